@@ -1,0 +1,92 @@
+"""The one batch type and dataset interface every ganforge dataset implements.
+
+Two kinds of data exist: finite in-memory tensors (images, point files) and infinite synthetic
+mixtures. Both answer `sample(n, generator)`, so the trainer draws batches the same way and an
+exact resume needs nothing but the state of the `torch.Generator` it passes in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One minibatch.
+
+    x: images as [N, C, H, W] float32 in [-1, 1], points as [N, D] float32 in data units.
+    y: class labels [N] int64, or None when the dataset has none.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
+
+    def to(self, device: torch.device | str) -> "Batch":
+        return Batch(self.x.to(device), None if self.y is None else self.y.to(device))
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What the networks, metrics and pictures need to know about a dataset.
+
+    kind: "image" or "points".
+    shape: one sample's shape, (C, H, W) or (D,).
+    num_classes: number of label classes, 0 when unlabelled.
+    modes: mixture centres [K, D] for synthetic mixtures, else None.
+    mode_std: the mixture components' standard deviation, else None.
+    identity: a string naming the data exactly (name, split, size, file hash...), used as a cache key.
+    """
+
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+    num_classes: int = 0
+    modes: torch.Tensor | None = field(default=None, compare=False)
+    mode_std: float | None = None
+    identity: str = ""
+
+
+class Dataset:
+    """Base class: `spec`, `sample(n, generator)`, `shard(rank, world)`, `real_sample(n, seed)`."""
+
+    spec: DataSpec
+
+    def sample(self, n: int, generator: torch.Generator) -> Batch:
+        raise NotImplementedError
+
+    def shard(self, rank: int, world: int) -> "Dataset":
+        """The part of the data rank `rank` of `world` draws from (disjoint for finite data)."""
+        raise NotImplementedError
+
+    def real_sample(self, n: int, seed: int = 0) -> Batch:
+        """A fixed, reproducible set of n real samples (for metrics and plots)."""
+        return self.sample(n, torch.Generator().manual_seed(seed))
+
+
+class TensorDataset(Dataset):
+    """A finite dataset held in memory; batches are drawn uniformly with replacement."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None, spec: DataSpec) -> None:
+        if y is not None and len(y) != len(x):
+            raise ValueError(f"{spec.name}: {len(x)} samples but {len(y)} labels")
+        self.x, self.y, self.spec = x, y, spec
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def sample(self, n: int, generator: torch.Generator) -> Batch:
+        idx = torch.randint(len(self.x), (n,), generator=generator)
+        return Batch(self.x[idx], None if self.y is None else self.y[idx])
+
+    def shard(self, rank: int, world: int) -> "TensorDataset":
+        if world == 1:
+            return self
+        sl = slice(rank, None, world)
+        return TensorDataset(self.x[sl], None if self.y is None else self.y[sl], self.spec)
+
+    def real_sample(self, n: int, seed: int = 0) -> Batch:
+        """The first n samples of a fixed permutation: no repeats while n <= len(self)."""
+        perm = torch.randperm(len(self.x), generator=torch.Generator().manual_seed(seed))[:n]
+        return Batch(self.x[perm], None if self.y is None else self.y[perm])
