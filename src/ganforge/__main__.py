@@ -1,0 +1,7 @@
+"""`python -m ganforge` is the `ganforge` command (and what torchrun launches)."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,126 @@
+"""Full-state checkpoints as one safetensors file, written atomically; no pickle.
+
+A checkpoint holds every tensor of the training state (networks, EMA, optimizer moments, RNG
+states) as safetensors entries, and everything else (step, config, optimizer hyper-parameters,
+generator arch) as JSON in the safetensors header metadata. Nested state is flattened: each
+tensor is replaced in the JSON tree by {"__tensor__": key}.
+
+Files are written to `<name>.tmp` and moved into place with `os.replace`, then `latest` (a text
+file naming the newest checkpoint) is replaced the same way: a crash at any moment leaves the
+previous checkpoint intact and `latest` pointing at a complete file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .errors import CheckpointError
+
+CKPT_DIR = "checkpoints"
+LATEST = "latest"
+META_KEY = "ganforge"
+
+
+def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, torch.Tensor):
+        key = prefix.rstrip(".")
+        tensors[key] = obj.detach().cpu().contiguous()
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        # JSON keys must be strings; optimizer state uses int keys, so remember the key type.
+        return {
+            "__dict__": [[k, _flatten(v, f"{prefix}{k}.", tensors)] for k, v in obj.items()]
+        }
+    if isinstance(obj, (list, tuple)):
+        return [_flatten(v, f"{prefix}{i}.", tensors) for i, v in enumerate(obj)]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    raise TypeError(f"cannot checkpoint value of type {type(obj).__name__} at {prefix!r}")
+
+
+def _unflatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, dict) and "__tensor__" in obj:
+        return tensors[obj["__tensor__"]]
+    if isinstance(obj, dict) and "__dict__" in obj:
+        return {k: _unflatten(v, tensors) for k, v in obj["__dict__"]}
+    if isinstance(obj, list):
+        return [_unflatten(v, tensors) for v in obj]
+    return obj
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_state(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write `state` (nested dicts/lists of tensors and JSON values) to `path` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, torch.Tensor] = {}
+    tree = _flatten(state, "", tensors)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(tree)})
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def load_state(path: str | Path) -> dict[str, Any]:
+    """Read a file written by `save_state`; a missing or corrupt file is a CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint file not found")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
+        tree = json.loads(meta[META_KEY])
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable ganforge checkpoint ({e})") from None
+    return _unflatten(tree, tensors)
+
+
+def checkpoint_name(step: int) -> str:
+    return f"step-{step:08d}.safetensors"
+
+
+def save_checkpoint(run_dir: str | Path, step: int, state: dict[str, Any], *, keep: int = 2) -> Path:
+    """Save the state of `step` under run_dir/checkpoints, point `latest` at it, prune old ones."""
+    ckdir = Path(run_dir) / CKPT_DIR
+    path = save_state(ckdir / checkpoint_name(step), state)
+    _atomic_write_text(ckdir / LATEST, path.name + "\n")
+    olds = sorted(p for p in ckdir.glob("step-*.safetensors") if p != path)
+    for p in olds[: max(0, len(olds) - (keep - 1))]:
+        p.unlink(missing_ok=True)
+    return path
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file from a run folder (its `latest`) or a checkpoint file path."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run folder or checkpoint file")
+    latest = path / CKPT_DIR / LATEST
+    if not latest.is_file():
+        raise CheckpointError(f"{path}: no checkpoint found (expected {latest})")
+    ck = latest.parent / latest.read_text().strip()
+    if not ck.is_file():
+        raise CheckpointError(f"{latest}: names {ck.name}, which is missing")
+    return ck

@@ -1,0 +1,178 @@
+"""The `ganforge` command: train, sample, presets (and the game lab).
+
+Bad input of any kind (a config key, a data file, a checkpoint) prints one line
+`ganforge: error: ...` to stderr and exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from .errors import GanforgeError
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a GAN (default: the 'digits' preset)")
+    p.add_argument("--preset", default=None, help="preset name (see `ganforge presets`)")
+    p.add_argument("--data-dir", help="folder holding the dataset files")
+    p.add_argument("--data", dest="data_file", help="a .npy/.csv point file (dataset 'points')")
+    p.add_argument("--dataset", help="dataset name, overriding the preset's")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", help="run folder (default runs/<preset>-<time>)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set g_opt.lr=1e-3 (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _overrides(args) -> dict:
+    from .config import parse_set_args
+
+    ov = {}
+    if args.data_dir is not None:
+        ov["data.data_dir"] = args.data_dir
+    if args.data_file is not None:
+        ov["data.data_file"] = args.data_file
+        ov.setdefault("data.dataset", "points")
+    if args.dataset is not None:
+        ov["data.dataset"] = args.dataset
+    for key, val in (("train.steps", args.steps), ("train.batch_size", args.batch_size),
+                     ("train.seed", args.seed)):
+        if val is not None:
+            ov[key] = val
+    ov.update(parse_set_args(args.set))
+    return ov
+
+
+def cmd_train(args) -> int:
+    from .presets import DEFAULT_PRESET, preset_config
+    from .trainer import Trainer
+
+    ov = _overrides(args)
+    if args.resume:
+        if args.preset or args.out:
+            raise GanforgeError("--resume takes its config from the run; drop --preset/--out")
+        if args.dry_run:
+            raise GanforgeError("--dry-run cannot be combined with --resume")
+        trainer = Trainer.resume(args.resume, overrides=ov, quiet=args.quiet)
+        cfg = trainer.cfg
+        resumed = True
+        if trainer.is_main:
+            print(f"resuming {trainer.run_dir} at step {trainer.step} of {cfg.train.steps}")
+    else:
+        cfg = preset_config(args.preset or DEFAULT_PRESET, ov)
+        if args.dry_run:
+            print(cfg.to_json())
+            return 0
+        run_dir = Path(args.out) if args.out else Path("runs") / f"{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if (run_dir / "checkpoints").exists():
+            raise GanforgeError(f"{run_dir}: already holds a run; use --resume {run_dir} or another --out")
+        trainer = Trainer(cfg, run_dir, quiet=args.quiet)
+        resumed = False
+    summary = trainer.fit(resumed=resumed)
+    from . import distributed
+
+    distributed.teardown()
+    if trainer.is_main:
+        last = summary["last"]
+        losses = "  ".join(f"{k}={v:.3f}" for k, v in last.items() if "/" in k)
+        print(f"trained {summary['steps_run']} steps in {summary['seconds']:.1f}s "
+              f"(step {summary['step']}/{cfg.train.steps})  {losses}")
+        print(f"run folder:  {summary['run_dir']}")
+        if summary["grid"]:
+            print(f"samples:     {summary['grid']}")
+        if summary["animation"]:
+            print(f"animation:   {summary['animation']}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    import numpy as np
+
+    from .sampling import load_generator
+    from .visuals import save_image_grid, save_scatter
+
+    out = Path(args.out)
+    if out.suffix not in (".npy", ".png"):
+        raise GanforgeError(f"--out {out}: must end in .npy or .png")
+    if not out.parent.exists():
+        raise GanforgeError(f"--out {out}: folder {out.parent} does not exist")
+    g = load_generator(args.run, ema=not args.no_ema)
+    x = g.sample(args.n, seed=args.seed, y=args.class_)
+    if out.suffix == ".npy":
+        tmp = out.with_name(out.stem + ".tmp.npy")
+        np.save(tmp, x.numpy().astype(np.float32))
+        tmp.replace(out)
+    elif g.data["kind"] == "image":
+        save_image_grid(x, out)
+    else:
+        save_scatter(x[:, :2], out, modes=g.data.get("modes"), title=f"{args.n} samples")
+    print(f"wrote {args.n} samples {tuple(x.shape[1:])} to {out}")
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from .presets import DEFAULT_PRESET, PRESETS
+
+    width = max(len(n) for n in PRESETS)
+    for name, (desc, _) in PRESETS.items():
+        mark = " (default)" if name == DEFAULT_PRESET else ""
+        print(f"{name:<{width}}  {desc}{mark}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="ganforge", description="Train, diagnose and evaluate GANs.")
+    parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    p = sub.add_parser("sample", help="draw samples from a trained run or checkpoint")
+    p.add_argument("run", help="run folder or checkpoint file")
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--out", required=True, help=".npy (float32 arrays) or .png (grid/scatter)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--class", dest="class_", type=int, default=None, help="class for conditional G")
+    p.add_argument("--no-ema", action="store_true", help="use the raw G weights, not the EMA")
+    sub.add_parser("presets", help="list the presets")
+    try:
+        from .games import cli as games_cli
+
+        games_cli.add_parser(sub)
+    except ImportError:  # the game lab is optional at import time
+        pass
+    return parser
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "presets": cmd_presets}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "game":
+            from .games import cli as games_cli
+
+            return games_cli.run(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            return COMMANDS[args.command](args)
+    except GanforgeError as e:
+        print(f"ganforge: error: {e}", file=sys.stderr)
+        return 1 if type(e).__name__ == "TrainingDiverged" else 2
+    except KeyboardInterrupt:
+        print("ganforge: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Run configuration: frozen dataclasses, named presets, strict `key=value` overrides.
+
+A config is the single source of truth for a run. It is saved as `config.json` in the run folder
+and inside every checkpoint, and rebuilt from JSON with the same strict parser, so a misspelt key
+or a wrong type is an error naming the key and listing the allowed ones, never a silent default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = "digits"
+    data_dir: str | None = None
+    data_file: str | None = None
+    split: str = "train"
+    image_size: int | None = None
+    channels: int | None = None
+    n_modes: int | None = None
+    radius: float | None = None
+    spacing: float | None = None
+    std: float | None = None
+    download: bool = True
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "mlp"
+    z_dim: int = 100
+    z_dist: str = "uniform"  # "uniform" on [-1, 1] or "normal"
+    g_hidden: int = 128
+    d_hidden: int = 128
+    g_depth: int = 1
+    d_depth: int = 1
+    d_leaky: float = 0.0  # 0 keeps the articles' ReLU in the MLP discriminator
+    base_channels: int = 64
+    d_norm: str = "batch"
+    init: str = "default"  # or "dcgan"
+    conditional: bool = False
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    objective: str = "gan"
+    g_loss: str = "nonsaturating"  # or "saturating"
+    label_smoothing: float = 0.0  # one-sided: real target = 1 - label_smoothing
+    r1_gamma: float = 0.0  # weight gamma of the R1 term gamma/2 * E||grad D(x)||^2
+    r1_every: int = 1  # lazy regularisation interval (Karras et al. 2020)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    name: str = "adam"  # adam | sgd | rmsprop
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 5000
+    batch_size: int = 64
+    d_steps: int = 1  # discriminator updates per generator update
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = False  # bfloat16 autocast on CUDA
+    ema: float = 0.0  # EMA decay of G's weights; 0 disables
+    tick: int = 100  # steps between log lines (the only host syncs)
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 2
+    grid_size: int = 64
+    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: str = "digits"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    g_opt: OptimConfig = field(default_factory=OptimConfig)
+    d_opt: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "model.arch": ("mlp", "dcgan"),
+    "model.z_dist": ("uniform", "normal"),
+    "model.d_norm": ("batch", "none"),
+    "model.init": ("default", "dcgan"),
+    "loss.objective": ("gan",),
+    "loss.g_loss": ("nonsaturating", "saturating"),
+    "g_opt.name": ("adam", "sgd", "rmsprop"),
+    "d_opt.name": ("adam", "sgd", "rmsprop"),
+    "data.split": ("train", "test", "all"),
+}
+
+
+def register_choices(key: str, values: tuple[str, ...]) -> None:
+    """Extend the allowed values of a string key (objectives and optimizers register here)."""
+    CHOICES[key] = tuple(dict.fromkeys(CHOICES.get(key, ()) + tuple(values)))
+
+
+def allowed_keys(cfg: Config | None = None) -> list[str]:
+    """Every dotted key `--set` accepts, e.g. 'train.steps'."""
+    cfg = cfg or Config()
+    keys = []
+    for f in fields(cfg):
+        sub = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(sub):
+            keys += [f"{f.name}.{g.name}" for g in fields(sub)]
+        else:
+            keys.append(f.name)
+    return keys
+
+
+def _field_type(section: type, name: str) -> Any:
+    return typing.get_type_hints(section)[name]
+
+
+def _coerce(key: str, value: Any, typ: Any) -> Any:
+    """Convert `value` (a string from the command line or a JSON value) to `typ`, strictly."""
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        return _coerce(key, value, args[0])
+    try:
+        if typ is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
+                return True
+            if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if typ is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value) if not isinstance(value, str) else int(value.replace("_", ""))
+        if typ is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if typ is str:
+            if not isinstance(value, str):
+                raise ValueError
+            if key in CHOICES and value not in CHOICES[key]:
+                raise ConfigError(
+                    f"{key}: unknown value {value!r}; choose from {', '.join(CHOICES[key])}"
+                )
+            return value
+    except (ValueError, TypeError):
+        name = getattr(typ, "__name__", str(typ))
+        raise ConfigError(f"{key}: expected {name}, got {value!r}") from None
+    raise ConfigError(f"{key}: unsupported type {typ}")
+
+
+def apply_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """Return `cfg` with dotted keys replaced, e.g. {'train.steps': '100'}; strict."""
+    sections: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key not in allowed_keys(cfg):
+            raise ConfigError(f"unknown config key {key!r}; allowed: {', '.join(allowed_keys(cfg))}")
+        if "." in key:
+            sec, name = key.split(".", 1)
+            typ = _field_type(type(getattr(cfg, sec)), name)
+            sections.setdefault(sec, {})[name] = _coerce(key, value, typ)
+        else:
+            top[key] = _coerce(key, value, _field_type(Config, key))
+    for sec, kv in sections.items():
+        top[sec] = replace(getattr(cfg, sec), **kv)
+    out = replace(cfg, **top)
+    validate(out)
+    return out
+
+
+def parse_set_args(items: list[str]) -> dict[str, str]:
+    """['train.steps=100', ...] -> {'train.steps': '100'}; a missing '=' is an error."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. train.steps=1000")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def from_dict(d: dict[str, Any]) -> Config:
+    """Rebuild a Config from `to_dict()` output, rejecting unknown or missing-typed keys."""
+    flat: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            flat.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+        else:
+            flat[k] = v
+    return apply_overrides(Config(), flat)
+
+
+def validate(cfg: Config) -> None:
+    """Range checks that types alone cannot express."""
+    t, m, lo = cfg.train, cfg.model, cfg.loss
+    positive = {
+        "train.steps": t.steps, "train.batch_size": t.batch_size, "train.d_steps": t.d_steps,
+        "train.tick": t.tick, "train.sample_every": t.sample_every,
+        "train.checkpoint_every": t.checkpoint_every, "train.keep_checkpoints": t.keep_checkpoints,
+        "train.grid_size": t.grid_size, "model.z_dim": m.z_dim, "model.g_hidden": m.g_hidden,
+        "model.d_hidden": m.d_hidden, "model.g_depth": m.g_depth, "model.d_depth": m.d_depth,
+        "model.base_channels": m.base_channels, "loss.r1_every": lo.r1_every,
+    }
+    for key, v in positive.items():
+        if v <= 0:
+            raise ConfigError(f"{key}: must be positive, got {v}")
+    for key, v in {"g_opt.lr": cfg.g_opt.lr, "d_opt.lr": cfg.d_opt.lr}.items():
+        if not v > 0:
+            raise ConfigError(f"{key}: must be positive, got {v}")
+    if not 0.0 <= t.ema < 1.0:
+        raise ConfigError(f"train.ema: must be in [0, 1), got {t.ema}")
+    if not 0.0 <= lo.label_smoothing < 1.0:
+        raise ConfigError(f"loss.label_smoothing: must be in [0, 1), got {lo.label_smoothing}")
+    if lo.r1_gamma < 0:
+        raise ConfigError(f"loss.r1_gamma: must be >= 0, got {lo.r1_gamma}")

@@ -1,0 +1,82 @@
+"""Fully connected generator and discriminator.
+
+The classic articles' GAN: G maps noise z through one ReLU hidden layer to a flattened image
+(tanh output in [-1, 1]); D maps the flattened image through one ReLU hidden layer to one logit
+(Goodfellow et al. 2014). `depth` stacks more hidden layers; with `image=False` G has a linear
+output for point data in data units.
+
+Class conditioning seam: with `num_classes > 0`, G concatenates a learned label embedding to z and
+D adds the projection term <embed(y), h> to its logit (Miyato & Koyama 2018).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def _mlp(sizes: list[int], act: type[nn.Module], **act_kw) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), act(**act_kw)]
+    return nn.Sequential(*layers)
+
+
+class MLPGenerator(nn.Module):
+    """z [N, z_dim] (and labels y [N]) -> samples [N, *out_shape]; images in [-1, 1] via tanh."""
+
+    def __init__(
+        self,
+        z_dim: int,
+        out_shape: tuple[int, ...],
+        *,
+        hidden: int = 128,
+        depth: int = 1,
+        image: bool = True,
+        num_classes: int = 0,
+    ) -> None:
+        super().__init__()
+        self.z_dim, self.out_shape, self.num_classes = z_dim, tuple(out_shape), num_classes
+        emb = hidden if num_classes else 0
+        self.embed = nn.Embedding(num_classes, emb) if num_classes else None
+        self.body = _mlp([z_dim + emb] + [hidden] * depth, nn.ReLU)
+        self.out = nn.Linear(hidden, math.prod(out_shape))
+        self.out_act = nn.Tanh() if image else nn.Identity()
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(y)], dim=1)
+        return self.out_act(self.out(self.body(z))).view(z.shape[0], *self.out_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """samples [N, *in_shape] (and labels y [N]) -> logits [N]."""
+
+    def __init__(
+        self,
+        in_shape: tuple[int, ...],
+        *,
+        hidden: int = 128,
+        depth: int = 1,
+        leaky: float = 0.0,
+        num_classes: int = 0,
+    ) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+        act, kw = (nn.LeakyReLU, {"negative_slope": leaky}) if leaky else (nn.ReLU, {})
+        self.body = _mlp([math.prod(in_shape)] + [hidden] * depth, act, **kw)
+        self.out = nn.Linear(hidden, 1)
+        self.embed = nn.Embedding(num_classes, hidden) if num_classes else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer [N, hidden] (used by feature matching and projection)."""
+        return self.body(x.flatten(1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x)
+        logit = self.out(h).squeeze(1)
+        if self.embed is not None:
+            logit = logit + (self.embed(y) * h).sum(1)
+        return logit

@@ -1,0 +1,406 @@
+"""The trainer: the only place that runs phases, optimizers, EMA, AMP, ticks and checkpoints.
+
+One step, for each phase the objective declares (by default):
+  # phase D, G frozen:   maximise log D(x) + log(1 - D(G(z)))   (`repeat` = k D-steps)
+  # phase G, D frozen:   minimise the G loss through D           (`trains` = ("G",))
+The objective returns named terms; the trainer sums them, back-propagates, averages gradients
+across ranks, and steps the optimizers of the networks the phase trains.
+
+The hot loop never reads a value on the host: terms accumulate on the device and are read once
+per tick. Every source of randomness is an explicit `torch.Generator` stored in the checkpoint,
+so a run stopped at any checkpoint and resumed ends bit-identical to one that never stopped (CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import random
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__, distributed
+from .checkpoint import find_checkpoint, load_state, save_checkpoint
+from .config import Config, from_dict
+from .data import load_dataset
+from .errors import CheckpointError, GanforgeError
+from .nets import build_nets
+from .objectives import PhaseInput, build_objective
+from .stats import JsonlLog, StatsAccumulator, TensorBoardSink
+from .visuals import save_animation, save_image_grid, save_scatter
+
+
+class TrainingDiverged(GanforgeError):
+    """A loss became NaN or infinite."""
+
+
+def make_optimizer(params, ocfg) -> torch.optim.Optimizer:
+    """Adam (betas), SGD (momentum) or RMSprop for one network, from an OptimConfig."""
+    if ocfg.name == "adam":
+        return torch.optim.Adam(
+            params, lr=ocfg.lr, betas=(ocfg.beta1, ocfg.beta2), weight_decay=ocfg.weight_decay
+        )
+    if ocfg.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=ocfg.lr, momentum=ocfg.momentum, weight_decay=ocfg.weight_decay
+        )
+    if ocfg.name == "rmsprop":
+        return torch.optim.RMSprop(
+            params, lr=ocfg.lr, momentum=ocfg.momentum, weight_decay=ocfg.weight_decay
+        )
+    raise GanforgeError(f"unknown optimizer {ocfg.name!r}")
+
+
+def load_data(cfg: Config):
+    d = cfg.data
+    return load_dataset(
+        d.dataset, data_dir=d.data_dir, data_file=d.data_file, split=d.split,
+        image_size=d.image_size, channels=d.channels, n_modes=d.n_modes, radius=d.radius,
+        spacing=d.spacing, std=d.std, download=d.download,
+    )
+
+
+def data_summary(spec) -> dict:
+    """The part of a DataSpec a sampler or plot needs, for checkpoints."""
+    return {
+        "name": spec.name, "kind": spec.kind, "shape": list(spec.shape),
+        "num_classes": spec.num_classes, "modes": spec.modes, "mode_std": spec.mode_std,
+        "identity": spec.identity,
+    }
+
+
+class Trainer:
+    """Build everything from a Config and train; `Trainer.resume(run_dir)` continues a run."""
+
+    def __init__(self, cfg: Config, run_dir: str | Path, *, quiet: bool = False, log=print) -> None:
+        self.cfg, self.run_dir, self.quiet, self.log = cfg, Path(run_dir), quiet, log
+        t = cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.dist, self.device = distributed.setup(t.device)
+        self.is_main = self.dist.is_main
+        torch.manual_seed(t.seed)
+        self.data = load_data(cfg)
+        self.spec = self.data.spec
+        self.shard = self.data.shard(self.dist.rank, self.dist.world)
+        g, d, self.arch = build_nets(cfg.model, self.spec)
+        self.nets = {"G": g.to(self.device), "D": d.to(self.device)}
+        for net in self.nets.values():
+            distributed.broadcast_module(net, self.dist)
+        self.objective = build_objective(cfg)
+        self.opts = {
+            "G": make_optimizer(self.nets["G"].parameters(), cfg.g_opt),
+            "D": make_optimizer(self.nets["D"].parameters(), cfg.d_opt),
+        }
+        self.ema = None
+        if t.ema > 0:
+            self.ema = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False)
+        # Separate streams for data and noise, distinct per rank.
+        self.data_gen = torch.Generator().manual_seed(t.seed * 1_000_003 + 2 * self.dist.rank + 1)
+        self.z_gen = torch.Generator(device=self.device).manual_seed(
+            t.seed * 1_000_003 + 2 * self.dist.rank + 2
+        )
+        self.conditional = bool(getattr(self.nets["G"], "num_classes", 0))
+        fixed = torch.Generator().manual_seed(t.seed + 12_345)
+        self.fixed_z = self._prior(t.grid_size, fixed, device="cpu").to(self.device)
+        self.fixed_y = (
+            (torch.arange(t.grid_size) % self.spec.num_classes).to(self.device)
+            if self.conditional else None
+        )
+        self.step = 0
+        self.stats = StatsAccumulator()
+        self._stop_requested = False
+        self._tick_time = time.perf_counter()
+        self._tick_step = 0
+
+    # ---- randomness -------------------------------------------------------------------------
+    def _prior(self, n: int, gen: torch.Generator, *, device=None) -> torch.Tensor:
+        """z ~ U[-1, 1]^z_dim or N(0, I), [n, z_dim]."""
+        device = device or self.device
+        shape = (n, self.cfg.model.z_dim)
+        if self.cfg.model.z_dist == "uniform":
+            return torch.rand(shape, generator=gen, device=device) * 2 - 1
+        return torch.randn(shape, generator=gen, device=device)
+
+    def _rng_state(self) -> dict:
+        states = {"data": self.data_gen.get_state(), "z": self.z_gen.get_state()}
+        if self.dist.enabled:
+            gathered = {}
+            for k, s in states.items():
+                s = s.to(self.device) if self.device.type == "cuda" else s
+                out = [torch.empty_like(s) for _ in range(self.dist.world)]
+                torch.distributed.all_gather(out, s)
+                gathered[k] = [o.cpu() for o in out]
+            per_rank = gathered
+        else:
+            per_rank = {k: [v] for k, v in states.items()}
+        np_state = np.random.get_state()
+        return {
+            **per_rank,
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), *np_state[2:]],
+            "python": _py_state_to_json(random.getstate()),
+        }
+
+    def _set_rng_state(self, rng: dict) -> None:
+        r = self.dist.rank
+        if len(rng["data"]) != self.dist.world:
+            raise CheckpointError(
+                f"checkpoint was written by {len(rng['data'])} processes, resuming with "
+                f"{self.dist.world}: resume with the same --nproc_per_node"
+            )
+        self.data_gen.set_state(rng["data"][r])
+        self.z_gen.set_state(rng["z"][r])
+        torch.set_rng_state(rng["torch"])
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        n = rng["numpy"]
+        np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
+        random.setstate(_py_state_from_json(rng["python"]))
+
+    # ---- one step ---------------------------------------------------------------------------
+    def _autocast(self):
+        if self.cfg.train.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def train_step(self) -> None:
+        B = self.cfg.train.batch_size
+        for ph in self.objective.phases:
+            if self.step % ph.every:
+                continue
+            for name, net in self.nets.items():
+                net.requires_grad_(name in ph.trains)
+            for _ in range(ph.repeat):
+                real = self.shard.sample(B, self.data_gen).to(self.device)
+                z = self._prior(B, self.z_gen)
+                y_fake = (
+                    torch.randint(self.spec.num_classes, (B,), generator=self.z_gen, device=self.device)
+                    if self.conditional else None
+                )
+                with self._autocast():
+                    out = self.objective.compute(ph.name, self.nets, PhaseInput(real, z, y_fake, self.step))
+                loss = sum(out.terms.values())
+                for n in ph.trains:
+                    self.opts[n].zero_grad(set_to_none=True)
+                loss.backward()
+                for n in ph.trains:
+                    distributed.average_gradients(self.nets[n], self.dist)
+                    self.opts[n].step()
+                for k, v in out.terms.items():
+                    self.stats.add(k, v)
+                for k, v in out.stats.items():
+                    self.stats.add(k, v)
+            if self.ema is not None and "G" in ph.trains:
+                self._update_ema()
+        for net in self.nets.values():
+            net.requires_grad_(True)
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers copied."""
+        decay = self.cfg.train.ema
+        g = self.nets["G"]
+        ema_p = list(self.ema.parameters())
+        torch._foreach_lerp_(ema_p, list(g.parameters()), 1.0 - decay)
+        for be, b in zip(self.ema.buffers(), g.buffers()):
+            be.copy_(b)
+
+    # ---- ticks, pictures, checkpoints -------------------------------------------------------
+    def _tick(self, bar) -> dict:
+        for net in self.nets.values():
+            distributed.average_buffers(net, self.dist)
+        values = self.stats.collect(reduce=lambda v: distributed.all_mean(v, self.dist))
+        now = time.perf_counter()
+        sps = (self.step - self._tick_step) / max(now - self._tick_time, 1e-9)
+        self._tick_time, self._tick_step = now, self.step
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingDiverged(
+                f"training diverged at step {self.step}: {', '.join(bad)} not finite; "
+                f"lower the learning rates or add a regulariser (loss.r1_gamma)"
+            )
+        record = {"step": self.step, "steps_per_s": round(sps, 3), **values}
+        if self.is_main:
+            self.jsonl.write(record)
+            self.tb.write(self.step, values)
+            if bar is not None:
+                shown = {k: f"{v:.3f}" for k, v in values.items() if "/" in k and not k.startswith("D/p_")}
+                bar.set_postfix(shown, refresh=False)
+        return record
+
+    def sample_net(self):
+        return self.ema if self.ema is not None else self.nets["G"]
+
+    @torch.no_grad()
+    def snapshot(self) -> Path | None:
+        """Draw the fixed latents through G (EMA if kept) and write a grid or scatter plot."""
+        if not self.is_main:
+            return None
+        g = self.sample_net()
+        was_training = g.training
+        g.eval()
+        x = g(self.fixed_z, self.fixed_y) if self.conditional else g(self.fixed_z)
+        g.train(was_training)
+        out = self.run_dir / "samples" / f"step-{self.step:08d}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if self.spec.kind == "image":
+            save_image_grid(x, out)
+        else:
+            many = self._many_points(2000)
+            real = self.data.real_sample(2000, seed=0).x[:, :2]
+            save_scatter(many[:, :2], out, real=real, modes=self.spec.modes,
+                         title=f"{self.spec.name} step {self.step}")
+        return out
+
+    @torch.no_grad()
+    def _many_points(self, n: int) -> torch.Tensor:
+        g = self.sample_net()
+        was = g.training
+        g.eval()
+        z = self._prior(n, torch.Generator().manual_seed(self.cfg.train.seed + 54_321), device="cpu")
+        x = g(z.to(self.device)).cpu()
+        g.train(was)
+        return x
+
+    def state_dict(self) -> dict:
+        return {
+            "format": 1,
+            "ganforge_version": __version__,
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "arch": self.arch,
+            "data": data_summary(self.spec),
+            "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "opts": {k: v.state_dict() for k, v in self.opts.items()},
+            "objective": self.objective.state_dict(),
+            "rng": self._rng_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        try:
+            for k, net in self.nets.items():
+                net.load_state_dict(state["nets"][k])
+            if self.ema is not None:
+                self.ema.load_state_dict(state["ema"])
+            for k, opt in self.opts.items():
+                opt.load_state_dict(state["opts"][k])
+        except (KeyError, RuntimeError, ValueError) as e:
+            msg = str(e).splitlines()[0]
+            raise CheckpointError(f"checkpoint does not fit this config: {msg}") from None
+        self.objective.load_state_dict(state.get("objective", {}))
+        self._set_rng_state(state["rng"])
+        self.step = int(state["step"])
+
+    def checkpoint(self) -> Path | None:
+        state = self.state_dict()  # collective under torchrun: every rank takes part
+        if not self.is_main:
+            return None
+        return save_checkpoint(self.run_dir, self.step, state, keep=self.cfg.train.keep_checkpoints)
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def _open_sinks(self, resumed: bool) -> None:
+        if not self.is_main:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(self.cfg.to_json() + "\n")
+        self.jsonl = JsonlLog(self.run_dir / "log.jsonl")
+        if resumed:
+            self.jsonl.truncate_after(self.step)
+        self.tb = TensorBoardSink(self.run_dir / "tb", purge_step=self.step + 1 if resumed else None)
+
+    def fit(self, *, resumed: bool = False) -> dict:
+        """Train to `train.steps`; returns a summary (run folder, grid, last record, seconds)."""
+        t = self.cfg.train
+        self._open_sinks(resumed)
+        bar = None
+        if self.is_main and not self.quiet:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.preset, unit="step",
+                       dynamic_ncols=True)
+        old_handler = None
+        if self.is_main:
+            with contextlib.suppress(ValueError):  # not in the main thread
+                old_handler = signal.signal(signal.SIGINT, self._request_stop)
+        start, start_step = time.perf_counter(), self.step
+        self._tick_time, self._tick_step = start, self.step
+        record: dict = {}
+        grid = None
+        try:
+            if self.step == 0 and self.is_main:
+                grid = self.snapshot()
+            while self.step < t.steps and not self._stop_requested:
+                self.train_step()
+                self.step += 1
+                if bar is not None:
+                    bar.update(1)
+                last = self.step == t.steps
+                if self.step % t.tick == 0 or last:
+                    record = self._tick(bar)
+                if self.step % t.sample_every == 0 or last:
+                    grid = self.snapshot() or grid
+                if self.step % t.checkpoint_every == 0 or last:
+                    self.checkpoint()
+            if self._stop_requested:
+                self.checkpoint()
+                self.log(f"interrupted: checkpoint saved at step {self.step}; "
+                         f"continue with: ganforge train --resume {self.run_dir}")
+        finally:
+            if bar is not None:
+                bar.close()
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+            if self.is_main:
+                self.tb.close()
+        for net in self.nets.values():
+            distributed.average_buffers(net, self.dist)
+        anim = None
+        if self.is_main:
+            frames = sorted((self.run_dir / "samples").glob("step-*.png"))
+            anim = save_animation(frames, self.run_dir / "training.gif")
+            if grid is not None:
+                final = self.run_dir / "samples.png"
+                final.write_bytes(Path(grid).read_bytes())
+                grid = final
+        return {
+            "run_dir": str(self.run_dir), "grid": str(grid) if grid else None,
+            "animation": str(anim) if anim else None, "step": self.step,
+            "seconds": time.perf_counter() - start, "steps_run": self.step - start_step,
+            "last": record,
+        }
+
+    def _request_stop(self, *_):
+        self._stop_requested = True
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, *, overrides: dict | None = None, **kw) -> "Trainer":
+        """Rebuild a trainer from a run folder's latest checkpoint (config from the checkpoint)."""
+        from .config import apply_overrides
+
+        ck = find_checkpoint(run_dir)
+        state = load_state(ck)
+        cfg = from_dict(state["config"])
+        if overrides:
+            cfg = apply_overrides(cfg, overrides)
+        run = Path(run_dir) if Path(run_dir).is_dir() else ck.parent.parent
+        trainer = cls(cfg, run, **kw)
+        trainer.load_state_dict(state)
+        return trainer
+
+
+def _py_state_to_json(state):
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _py_state_from_json(obj):
+    version, internal, gauss = obj
+    return (version, tuple(internal), gauss)

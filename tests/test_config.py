@@ -1,0 +1,68 @@
+"""Strict config parsing and presets."""
+
+import json
+
+import pytest
+
+from ganforge.config import Config, allowed_keys, apply_overrides, from_dict, parse_set_args
+from ganforge.errors import ConfigError
+from ganforge.presets import PRESETS, preset_config
+
+
+def test_every_preset_resolves_and_roundtrips_through_json():
+    for name in PRESETS:
+        cfg = preset_config(name)
+        assert cfg.preset == name
+        assert from_dict(json.loads(cfg.to_json())) == cfg
+
+
+def test_seed_mlp_mnist_is_the_articles_recipe():
+    c = preset_config("seed-mlp-mnist")
+    assert (c.model.arch, c.model.g_hidden, c.model.d_hidden, c.model.z_dim) == ("mlp", 128, 128, 100)
+    assert c.model.z_dist == "uniform" and c.train.batch_size == 128
+    assert (c.g_opt.name, c.g_opt.lr, c.g_opt.beta1, c.g_opt.beta2) == ("adam", 1e-3, 0.9, 0.999)
+    assert c.loss.g_loss == "nonsaturating"
+
+
+def test_overrides_are_typed():
+    cfg = apply_overrides(Config(), parse_set_args(["train.steps=12", "g_opt.lr=1e-3", "train.amp=true"]))
+    assert cfg.train.steps == 12 and cfg.g_opt.lr == 1e-3 and cfg.train.amp is True
+    assert apply_overrides(Config(), {"data.data_dir": "none"}).data.data_dir is None
+
+
+@pytest.mark.parametrize(
+    "key,value,needle",
+    [
+        ("train.stepz", "3", "allowed: "),
+        ("train.steps", "many", "expected int"),
+        ("train.steps", "2.5", "expected int"),
+        ("train.amp", "maybe", "expected bool"),
+        ("model.arch", "resnet", "choose from mlp, dcgan"),
+        ("train.steps", "0", "must be positive"),
+        ("train.ema", "1.5", "must be in [0, 1)"),
+    ],
+)
+def test_bad_overrides_name_the_key(key, value, needle):
+    with pytest.raises(ConfigError) as e:
+        apply_overrides(Config(), {key: value})
+    assert key in str(e.value) and needle in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_unknown_key_lists_allowed_keys():
+    with pytest.raises(ConfigError) as e:
+        apply_overrides(Config(), {"lr": "1"})
+    assert "g_opt.lr" in str(e.value)
+    assert "train.steps" in allowed_keys()
+
+
+def test_set_without_equals_and_unknown_preset():
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_set_args(["train.steps"])
+    with pytest.raises(ConfigError, match="digits"):
+        preset_config("nope")
+
+
+def test_config_is_frozen():
+    with pytest.raises(Exception):
+        Config().train.steps = 3  # type: ignore[misc]
