@@ -1,0 +1,150 @@
+"""Game-aware optimizers: Optimistic Adam and Extra Adam, as torch.optim.Optimizer subclasses.
+
+Plain gradient steps (and plain Adam) circle or spiral away from the equilibrium of a bilinear game;
+both optimizers here converge on it (see ganforge.games and docs/games.md).
+
+- OptimisticAdam (Daskalakis et al. 2018, "Training GANs with optimism", Alg. 1):
+      u_t = m_hat_t / (sqrt(v_hat_t) + eps),   theta_{t+1} = theta_t - lr * (2 u_t - u_{t-1}),
+  with u_{-1} = u_0, so the first step is a plain Adam step.
+- ExtraAdam (Gidel et al. 2019, "A variational inequality perspective on GANs", Alg. 4):
+  `extrapolate()` saves theta and takes an Adam step to the look-ahead point theta_half; the caller
+  then recomputes gradients at theta_half and calls `step()`, which restores theta and applies an
+  Adam step with the look-ahead gradient. Both calls advance the Adam moments, as in the authors'
+  code. Without a preceding `extrapolate()`, `step()` is a plain Adam step.
+
+All state (moments, step counts, previous direction, saved parameters) is kept in tensors in
+`self.state`, so `state_dict()` / `load_state_dict()` resume exactly, even between the two halves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch.optim import Optimizer
+
+from ganforge.errors import ConfigError
+
+
+def _check(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
+    if not lr > 0:
+        raise ConfigError(f"optimizer lr must be > 0, got {lr}")
+    if not all(0.0 <= b < 1.0 for b in betas):
+        raise ConfigError(f"optimizer betas must lie in [0, 1), got {betas}")
+    if not eps >= 0:
+        raise ConfigError(f"optimizer eps must be >= 0, got {eps}")
+    if not weight_decay >= 0:
+        raise ConfigError(f"optimizer weight_decay must be >= 0, got {weight_decay}")
+
+
+@torch.no_grad()
+def _adam_direction(p: torch.Tensor, state: dict, group: dict) -> torch.Tensor:
+    """Advance p's Adam moments with p.grad (+ L2 weight decay); return m_hat / (sqrt(v_hat) + eps)."""
+    b1, b2 = group["betas"]
+    g = p.grad
+    if group["weight_decay"]:
+        g = g.add(p, alpha=group["weight_decay"])
+    if "step" not in state:
+        state["step"] = torch.zeros((), dtype=torch.float64)
+        state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+    state["step"] += 1
+    t = float(state["step"])
+    state["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
+    state["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
+    denom = (state["exp_avg_sq"] / (1 - b2**t)).sqrt_().add_(group["eps"])
+    return state["exp_avg"] / (1 - b1**t) / denom
+
+
+class OptimisticAdam(Optimizer):
+    """Optimistic Adam: theta <- theta - lr * (2 u_t - u_{t-1}) with u the Adam direction.
+
+    params: tensors or param groups. lr > 0; betas in [0, 1); eps >= 0; weight_decay: L2 >= 0.
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.5, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        _check(lr, betas, eps, weight_decay)
+        super().__init__(
+            params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
+        )
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                u = _adam_direction(p, state, group)
+                u_prev = state.get("prev_direction", u)
+                p.add_(2 * u - u_prev, alpha=-group["lr"])
+                state["prev_direction"] = u
+        return loss
+
+
+class ExtraAdam(Optimizer):
+    """Extragradient with Adam steps: call `extrapolate()`, recompute gradients, then `step()`.
+
+    params: tensors or param groups. lr > 0; betas in [0, 1); eps >= 0; weight_decay: L2 >= 0.
+    """
+
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.5, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        _check(lr, betas, eps, weight_decay)
+        super().__init__(
+            params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
+        )
+
+    @torch.no_grad()
+    def extrapolate(self) -> None:
+        """Save the parameters and move them to the look-ahead point theta - lr * u(grad)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                state["backup"] = p.detach().clone()
+                p.add_(_adam_direction(p, state, group), alpha=-group["lr"])
+
+    @property
+    def extrapolated(self) -> bool:
+        """True between `extrapolate()` and `step()`."""
+        return any("backup" in s for s in self.state.values())
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None):
+        """Restore the saved parameters and step them with the gradient now in .grad."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                backup = state.pop("backup", None)
+                if p.grad is None:
+                    if backup is not None:
+                        p.copy_(backup)
+                    continue
+                u = _adam_direction(p, state, group)
+                if backup is not None:
+                    p.copy_(backup)
+                p.add_(u, alpha=-group["lr"])
+        return loss
