@@ -143,13 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class", dest="class_", type=int, default=None, help="class for conditional G")
     p.add_argument("--no-ema", action="store_true", help="use the raw G weights, not the EMA")
     sub.add_parser("presets", help="list the presets")
-    try:
-        from .games import cli as games_cli
+    import importlib
 
-        games_cli.add_parser(sub)
-    except ImportError:  # the game lab is optional at import time
-        pass
+    # Other subcommands live beside the code they drive; each module offers add_parser(sub),
+    # which sets `func` on its parser.
+    for mod in PLUGINS:
+        try:
+            importlib.import_module(f"{__package__}.{mod}").add_parser(sub)
+        except ModuleNotFoundError:
+            continue
     return parser
+
+
+PLUGINS = ("games.cli", "metrics.cli", "diagnose", "traverse")
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "presets": cmd_presets}
@@ -159,10 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "game":
-            from .games import cli as games_cli
-
-            return games_cli.run(args)
+        if args.command not in COMMANDS:
+            return args.func(args)
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             return COMMANDS[args.command](args)

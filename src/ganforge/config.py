@@ -30,6 +30,8 @@ class DataConfig:
     spacing: float | None = None
     std: float | None = None
     download: bool = True
+    seq_len: int | None = None  # synthetic sequence datasets: time steps per sequence
+    n_samples: int | None = None  # synthetic sequence datasets: number of sequences
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,13 @@ class ModelConfig:
     base_channels: int = 64
     d_norm: str = "batch"
     init: str = "default"  # or "dcgan"
-    conditional: bool = False
+    conditional: bool = False  # condition G and D on class labels (needs a labelled dataset)
+    d_cond: str = "projection"  # how a conditional D sees labels: "projection" or "concat"
+    # discriminator remedies against mode collapse (see nets/remedies.py)
+    pack: int = 1  # PacGAN: D judges m samples at once
+    minibatch_disc: bool = False  # minibatch discrimination (Salimans et al. 2016)
+    mbstd: bool = False  # minibatch standard deviation feature (Karras et al. 2018)
+    spectral_norm: bool = False  # spectral normalisation of D's layers (Miyato et al. 2018)
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,17 @@ class LossConfig:
     label_smoothing: float = 0.0  # one-sided: real target = 1 - label_smoothing
     r1_gamma: float = 0.0  # weight gamma of the R1 term gamma/2 * E||grad D(x)||^2
     r1_every: int = 1  # lazy regularisation interval (Karras et al. 2020)
+    gp_lambda: float = 10.0  # WGAN-GP penalty weight
+    clip: float = 0.01  # WGAN weight clipping
+    margin: float = 10.0  # EBGAN margin m
+    pt_weight: float = 0.1  # EBGAN pulling-away term weight
+    info_categorical: int = 10  # InfoGAN categorical code size (0: none)
+    info_continuous: int = 2  # InfoGAN continuous codes
+    info_weight: float = 1.0  # InfoGAN mutual-information weight lambda
+    aux_weight: float = 1.0  # AC-GAN class-loss weight
+    feature_matching: bool = False  # G matches D's mean features (Salimans et al. 2016)
+    unrolled_steps: int = 0  # G looks k steps of D ahead (Metz et al. 2017)
+    instance_noise: float = 0.0  # std of noise added to D's inputs, annealed to 0
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,11 @@ class TrainConfig:
     keep_checkpoints: int = 2
     grid_size: int = 64
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    diagnose: bool = True  # mode-collapse / vanishing-gradient probes at ticks
+    eval_every: int = 0  # steps between metric evaluations; 0 disables
+    eval_metrics: str = ""  # comma-separated metric names for periodic evaluation
+    best_metric: str = ""  # keep checkpoints/best.safetensors by this metric
+    patience: int = 0  # early stop after this many evaluations without improvement
 
 
 @dataclass(frozen=True)
@@ -102,14 +126,14 @@ class Config:
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "model.arch": ("mlp", "dcgan"),
+    "model.d_cond": ("projection", "concat"),
     "model.z_dist": ("uniform", "normal"),
     "model.d_norm": ("batch", "none"),
     "model.init": ("default", "dcgan"),
     "loss.objective": ("gan",),
     "loss.g_loss": ("nonsaturating", "saturating"),
-    "g_opt.name": ("adam", "sgd", "rmsprop"),
-    "d_opt.name": ("adam", "sgd", "rmsprop"),
+    "g_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
+    "d_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
     "data.split": ("train", "test", "all"),
 }
 
@@ -164,6 +188,18 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
         if typ is str:
             if not isinstance(value, str):
                 raise ValueError
+            if key == "loss.objective":
+                from .objectives import OBJECTIVES  # the registries are the lists of choices
+
+                CHOICES[key] = tuple(OBJECTIVES)
+            if key == "model.arch":
+                from .nets import ARCHS
+
+                CHOICES[key] = tuple(ARCHS)
+            if key == "data.dataset":
+                from .data import DATASETS
+
+                CHOICES[key] = tuple(DATASETS)
             if key in CHOICES and value not in CHOICES[key]:
                 raise ConfigError(
                     f"{key}: unknown value {value!r}; choose from {', '.join(CHOICES[key])}"
@@ -227,6 +263,7 @@ def validate(cfg: Config) -> None:
         "train.grid_size": t.grid_size, "model.z_dim": m.z_dim, "model.g_hidden": m.g_hidden,
         "model.d_hidden": m.d_hidden, "model.g_depth": m.g_depth, "model.d_depth": m.d_depth,
         "model.base_channels": m.base_channels, "loss.r1_every": lo.r1_every,
+        "model.pack": m.pack,
     }
     for key, v in positive.items():
         if v <= 0:

@@ -40,7 +40,13 @@ class TrainingDiverged(GanforgeError):
 
 
 def make_optimizer(params, ocfg) -> torch.optim.Optimizer:
-    """Adam (betas), SGD (momentum) or RMSprop for one network, from an OptimConfig."""
+    """Adam (betas), SGD (momentum), RMSprop, or the game-aware optimistic Adam and extra-Adam
+    (see `ganforge.optim`) for one network, from an OptimConfig."""
+    if ocfg.name in ("optimistic-adam", "extra-adam"):
+        from .optim import ExtraAdam, OptimisticAdam
+
+        cls = OptimisticAdam if ocfg.name == "optimistic-adam" else ExtraAdam
+        return cls(params, lr=ocfg.lr, betas=(ocfg.beta1, ocfg.beta2), weight_decay=ocfg.weight_decay)
     if ocfg.name == "adam":
         return torch.optim.Adam(
             params, lr=ocfg.lr, betas=(ocfg.beta1, ocfg.beta2), weight_decay=ocfg.weight_decay
@@ -89,14 +95,29 @@ class Trainer:
         self.spec = self.data.spec
         self.shard = self.data.shard(self.dist.rank, self.dist.world)
         g, d, self.arch = build_nets(cfg.model, self.spec)
-        self.nets = {"G": g.to(self.device), "D": d.to(self.device)}
+        self.objective = build_objective(cfg)
+        nets = {"G": g, "D": d}
+        nets.update(self.objective.build_nets(nets, self.spec))
+        self.nets = {k: v.to(self.device) for k, v in nets.items()}
         for net in self.nets.values():
             distributed.broadcast_module(net, self.dist)
-        self.objective = build_objective(cfg)
+        opt_cfg = {"G": "g_opt", "D": "d_opt", **self.objective.opt_for}
         self.opts = {
-            "G": make_optimizer(self.nets["G"].parameters(), cfg.g_opt),
-            "D": make_optimizer(self.nets["D"].parameters(), cfg.d_opt),
+            k: make_optimizer(net.parameters(), getattr(cfg, opt_cfg.get(k, "d_opt")))
+            for k, net in self.nets.items()
         }
+        self.extragradient = {k for k, o in self.opts.items() if hasattr(o, "extrapolate")}
+        # callbacks run at ticks: callable(trainer, record) -> dict of extra values (diagnostics,
+        # metrics); they must draw randomness only from their own generators
+        self.tick_callbacks: list = []
+        if t.diagnose:
+            from .diagnostics import Diagnostics
+
+            self.tick_callbacks.append(Diagnostics(self))
+        if t.eval_every:
+            from .metrics.training import EvalCallback
+
+            self.tick_callbacks.append(EvalCallback(self))
         self.ema = None
         if t.ema > 0:
             self.ema = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False)
@@ -184,15 +205,19 @@ class Trainer:
                     torch.randint(self.spec.num_classes, (B,), generator=self.z_gen, device=self.device)
                     if self.conditional else None
                 )
-                with self._autocast():
-                    out = self.objective.compute(ph.name, self.nets, PhaseInput(real, z, y_fake, self.step))
-                loss = sum(out.terms.values())
+                inp = PhaseInput(real, z, y_fake, self.step, self.cfg.train.steps)
+                out = self._backward(ph, inp)
+                extra = [n for n in ph.trains if n in self.extragradient]
+                if extra:
+                    # extragradient: step to the look-ahead point, take the gradient there, then
+                    # update from the original point (Korpelevich 1976; Gidel et al. 2019)
+                    for n in extra:
+                        self.opts[n].extrapolate()
+                    self._backward(ph, inp)
                 for n in ph.trains:
-                    self.opts[n].zero_grad(set_to_none=True)
-                loss.backward()
-                for n in ph.trains:
-                    distributed.average_gradients(self.nets[n], self.dist)
                     self.opts[n].step()
+                with torch.no_grad():
+                    self.objective.after_step(ph.name, self.nets)
                 for k, v in out.terms.items():
                     self.stats.add(k, v)
                 for k, v in out.stats.items():
@@ -201,6 +226,18 @@ class Trainer:
                 self._update_ema()
         for net in self.nets.values():
             net.requires_grad_(True)
+
+    def _backward(self, ph, inp):
+        """Objective terms for phase `ph`, back-propagated into the grads of `ph.trains`."""
+        with self._autocast():
+            out = self.objective.compute(ph.name, self.nets, inp)
+        loss = sum(out.terms.values())
+        for n in ph.trains:
+            self.opts[n].zero_grad(set_to_none=True)
+        loss.backward()
+        for n in ph.trains:
+            distributed.average_gradients(self.nets[n], self.dist)
+        return out
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -227,9 +264,12 @@ class Trainer:
                 f"lower the learning rates or add a regulariser (loss.r1_gamma)"
             )
         record = {"step": self.step, "steps_per_s": round(sps, 3), **values}
+        for cb in self.tick_callbacks:
+            record.update(cb(self, record) or {})
         if self.is_main:
             self.jsonl.write(record)
-            self.tb.write(self.step, values)
+            self.tb.write(self.step, {k: v for k, v in record.items()
+                                      if k != "step" and isinstance(v, (int, float))})
             if bar is not None:
                 shown = {k: f"{v:.3f}" for k, v in values.items() if "/" in k and not k.startswith("D/p_")}
                 bar.set_postfix(shown, refresh=False)
@@ -378,6 +418,11 @@ class Trainer:
         }
 
     def _request_stop(self, *_):
+        self._stop_requested = True
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current step (early stopping); the reason is logged."""
+        self.log(f"stopping at step {self.step}: {reason}")
         self._stop_requested = True
 
     @classmethod

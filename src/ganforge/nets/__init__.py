@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import nn
 
 from ..errors import ConfigError
@@ -67,13 +66,16 @@ def init_weights(net: nn.Module, scheme: str) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_nets(model, spec, *, generator: torch.Generator | None = None):
-    """(G, D, arch) for a ModelConfig and DataSpec, initialised from the global RNG."""
+def build_nets(model, spec):
+    """(G, D, arch) for a ModelConfig and DataSpec, initialised from the global RNG; D wrapped
+    with the remedies the config asks for (packing, minibatch features, spectral norm)."""
+    from .remedies import wrap_discriminator
+
     arch = generator_arch(model, spec)
     g, d = build_generator(arch), build_discriminator(model, spec)
     for net in (g, d):
         init_weights(net, model.init)
-    return g, d, arch
+    return g, wrap_discriminator(d, model, spec), arch
 
 
 __all__ = [

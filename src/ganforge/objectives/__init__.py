@@ -14,7 +14,7 @@ def build_objective(cfg) -> Objective:
     name = cfg.loss.objective
     if name not in OBJECTIVES:
         raise ConfigError(f"loss.objective: unknown {name!r}; choose from {', '.join(OBJECTIVES)}")
-    return OBJECTIVES[name](cfg.loss, d_steps=cfg.train.d_steps)
+    return OBJECTIVES[name](cfg)
 
 
 __all__ = ["OBJECTIVES", "Objective", "Phase", "PhaseInput", "PhaseOutput", "build_objective"]

@@ -40,6 +40,7 @@ class PhaseInput:
     z: torch.Tensor
     y_fake: torch.Tensor | None
     step: int
+    total_steps: int = 1
 
 
 @dataclass
@@ -51,9 +52,24 @@ class PhaseOutput:
 
 
 class Objective:
-    """Base class. Subclasses set `phases` and implement `compute`."""
+    """Base class. Subclasses set `phases` and implement `compute`.
+
+    Optional hooks, all called by the trainer:
+    - `build_nets(nets, spec)`: networks to add or replace (InfoGAN's Q, EBGAN's autoencoder D),
+      built before the optimizers; `opt_for` names the optimizer config ("g_opt"/"d_opt") of each
+      extra network.
+    - `after_step(phase, nets)`: runs under no_grad after a phase's optimizer step (WGAN clipping).
+    - `sample_inputs(z, y)`: what G is fed for pictures and sampling (InfoGAN appends its codes).
+    """
 
     phases: tuple[Phase, ...] = ()
+    opt_for: dict[str, str] = {}
+
+    def build_nets(self, nets: dict[str, nn.Module], spec) -> dict[str, nn.Module]:
+        return {}
+
+    def after_step(self, phase: str, nets: dict[str, nn.Module]) -> None:
+        pass
 
     def compute(self, phase: str, nets: dict[str, nn.Module], inp: PhaseInput) -> PhaseOutput:
         raise NotImplementedError

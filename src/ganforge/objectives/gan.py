@@ -21,7 +21,8 @@ def _cond(net, x, y):
 
 
 class GANObjective(Objective):
-    def __init__(self, loss_cfg, *, d_steps: int = 1) -> None:
+    def __init__(self, cfg) -> None:
+        loss_cfg, d_steps = cfg.loss, cfg.train.d_steps
         self.cfg = loss_cfg
         phases = [Phase("D", ("D",), repeat=d_steps)]
         if loss_cfg.r1_gamma > 0 and loss_cfg.r1_every > 1:

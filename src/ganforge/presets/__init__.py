@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import Config, apply_overrides, validate
-from .errors import ConfigError
+from ..config import Config, apply_overrides, validate
+from ..errors import ConfigError
 
 _ADAM_DCGAN = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}
 
@@ -73,6 +73,24 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 DEFAULT_PRESET = "digits"
+
+
+def _merge_more() -> None:
+    """Presets of the GAN family and the remedies live beside this file, one module per owner."""
+    import importlib
+
+    for mod in ("family", "remedies"):
+        try:
+            more = importlib.import_module(f"{__name__}.{mod}").PRESETS
+        except ModuleNotFoundError:
+            continue
+        clash = set(more) & set(PRESETS)
+        if clash:
+            raise RuntimeError(f"preset names defined twice: {sorted(clash)}")
+        PRESETS.update(more)
+
+
+_merge_more()
 
 
 def preset_config(name: str, overrides: dict[str, Any] | None = None) -> Config:
