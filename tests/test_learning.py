@@ -39,8 +39,8 @@ def test_digits_samples_spread_over_classes(tmp_path):
     x_real = d.data / 8.0 - 1.0  # 0..16 -> [-1, 1], as the dataset loader scales them
     clf = LogisticRegression(max_iter=2000).fit(x_real[:1500], d.target[:1500])
     assert clf.score(x_real[1500:], d.target[1500:]) > 0.9  # the judge itself works
-    cfg = preset_config("digits", {"train.steps": 2000, "train.threads": 1, "train.tick": 500,
-                                   "train.sample_every": 2000, "train.checkpoint_every": 2000})
+    cfg = preset_config("digits", {"train.steps": 2500, "train.threads": 1, "train.tick": 500,
+                                   "train.sample_every": 2500, "train.checkpoint_every": 2500})
     t = Trainer(cfg, tmp_path, quiet=True)
     t.fit()
     with torch.no_grad():

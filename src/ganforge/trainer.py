@@ -340,6 +340,7 @@ class Trainer:
         self.step = int(state["step"])
 
     def checkpoint(self) -> Path | None:
+        distributed.assert_in_sync(self.nets, self.dist)
         state = self.state_dict()  # collective under torchrun: every rank takes part
         if not self.is_main:
             return None

@@ -19,13 +19,12 @@ def _opt(prefix_lr: dict[str, Any]) -> dict[str, Any]:
 
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "digits": (
-        "MLP GAN on scikit-learn's 8x8 digits (offline, real data): digits in a couple of CPU minutes",
+        "DCGAN on scikit-learn's bundled 8x8 digits (real data, offline): digits in ~1 CPU minute",
         {
-            "data.dataset": "digits", "model.arch": "mlp", "model.z_dim": 32,
-            "model.z_dist": "normal", "model.g_hidden": 256, "model.d_hidden": 256,
-            "model.g_depth": 2, "model.d_depth": 2, "model.d_leaky": 0.2,
-            "train.steps": 6000, "train.batch_size": 64, "train.ema": 0.999,
-            "train.sample_every": 500, "train.checkpoint_every": 2000,
+            "data.dataset": "digits", "model.arch": "dcgan", "model.z_dim": 32,
+            "model.z_dist": "normal", "model.base_channels": 64, "model.init": "dcgan",
+            "train.steps": 4000, "train.batch_size": 64, "train.ema": 0.99,
+            "train.sample_every": 250, "train.checkpoint_every": 1000,
             **_opt({"lr": 2e-4, "beta1": 0.5}),
         },
     ),
