@@ -83,7 +83,7 @@ def cmd_train(args) -> int:
     if trainer.is_main:
         last = summary["last"]
         losses = "  ".join(f"{k}={v:.3f}" for k, v in last.items()
-                           if "/" in k and isinstance(v, float))
+                           if "/" in k and isinstance(v, float) and not k.startswith(("diag/", "eval/")))
         print(f"trained {summary['steps_run']} steps in {summary['seconds']:.1f}s "
               f"(step {summary['step']}/{cfg.train.steps})  {losses}")
         print(f"run folder:  {summary['run_dir']}")

@@ -25,7 +25,10 @@ def d_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor, *, real_label: f
     Returns (loss_real, loss_fake), each a scalar mean over its batch.
     """
     t = real_label
-    loss_real = (t * F.softplus(-real_logits) + (1.0 - t) * F.softplus(real_logits)).mean()
+    if t == 1.0:  # the common case, without the smoothing term's extra work
+        loss_real = F.softplus(-real_logits).mean()
+    else:
+        loss_real = (t * F.softplus(-real_logits) + (1.0 - t) * F.softplus(real_logits)).mean()
     loss_fake = F.softplus(fake_logits).mean()
     return loss_real, loss_fake
 

@@ -199,7 +199,7 @@ class Trainer:
             for name, net in self.nets.items():
                 net.requires_grad_(name in ph.trains)
             for _ in range(ph.repeat):
-                real = self.shard.sample(B, self.data_gen).to(self.device)
+                real = self.shard.sample(B, self.data_gen).to(self.device) if ph.needs_real else None
                 z = self._prior(B, self.z_gen)
                 y_fake = (
                     torch.randint(self.spec.num_classes, (B,), generator=self.z_gen, device=self.device)

@@ -24,19 +24,23 @@ class Phase:
     trains: names of the networks whose optimizers step after this phase's backward.
     every: run on steps where step % every == 0 (lazy regularisation).
     repeat: consecutive updates per run, each on a fresh batch (n_critic / k D-steps).
+    needs_real: whether the phase reads a real batch (a G phase usually does not; skipping the
+        draw saves a gather of a whole batch per step).
     """
 
     name: str
     trains: tuple[str, ...]
     every: int = 1
     repeat: int = 1
+    needs_real: bool = True
 
 
 @dataclass
 class PhaseInput:
-    """What one phase update sees: a real batch, fresh noise, labels for fakes, the step."""
+    """What one phase update sees: a real batch (None when the phase declared it needs none),
+    fresh noise, labels for fakes, the step."""
 
-    real: Batch
+    real: Batch | None
     z: torch.Tensor
     y_fake: torch.Tensor | None
     step: int
