@@ -67,7 +67,9 @@ def cmd_train(args) -> int:
         if trainer.is_main:
             print(f"resuming {trainer.run_dir} at step {trainer.step} of {cfg.train.steps}")
     else:
-        cfg = preset_config(args.preset or DEFAULT_PRESET, ov)
+        # A point file with no preset trains the 2-D MLP preset: the image default cannot read points.
+        default = "ring8" if args.data_file is not None else DEFAULT_PRESET
+        cfg = preset_config(args.preset or default, ov)
         if args.dry_run:
             print(cfg.to_json())
             return 0
