@@ -64,6 +64,7 @@ class LossConfig:
     r1_gamma: float = 0.0  # weight gamma of the R1 term gamma/2 * E||grad D(x)||^2
     r1_every: int = 1  # lazy regularisation interval (Karras et al. 2020)
     gp_lambda: float = 10.0  # WGAN-GP penalty weight
+    gan_gp: float = 0.0  # WGAN-GP-style penalty on the classic GAN's D; 0 disables
     clip: float = 0.01  # WGAN weight clipping
     margin: float = 10.0  # EBGAN margin m
     pt_weight: float = 0.1  # EBGAN pulling-away term weight
@@ -104,6 +105,7 @@ class TrainConfig:
     diagnose: bool = True  # mode-collapse / vanishing-gradient probes at ticks
     eval_every: int = 0  # steps between metric evaluations; 0 disables
     eval_metrics: str = ""  # comma-separated metric names for periodic evaluation
+    eval_n: int = 2000  # fake and real samples per periodic evaluation
     best_metric: str = ""  # keep checkpoints/best.safetensors by this metric
     patience: int = 0  # early stop after this many evaluations without improvement
 
@@ -263,7 +265,7 @@ def validate(cfg: Config) -> None:
         "train.grid_size": t.grid_size, "model.z_dim": m.z_dim, "model.g_hidden": m.g_hidden,
         "model.d_hidden": m.d_hidden, "model.g_depth": m.g_depth, "model.d_depth": m.d_depth,
         "model.base_channels": m.base_channels, "loss.r1_every": lo.r1_every,
-        "model.pack": m.pack,
+        "model.pack": m.pack, "train.eval_n": t.eval_n,
     }
     for key, v in positive.items():
         if v <= 0:
@@ -277,3 +279,5 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"loss.label_smoothing: must be in [0, 1), got {lo.label_smoothing}")
     if lo.r1_gamma < 0:
         raise ConfigError(f"loss.r1_gamma: must be >= 0, got {lo.r1_gamma}")
+    if lo.gan_gp < 0:
+        raise ConfigError(f"loss.gan_gp: must be >= 0, got {lo.gan_gp}")

@@ -1,0 +1,158 @@
+"""The `ganforge eval` and `ganforge classifier` subcommands (a plugin of `ganforge.cli`).
+
+ganforge eval RUN_OR_CHECKPOINT [--metrics fd,kid,pr,dc,is,modes] [--n N]
+    scores a trained generator against its run's real data; prints a table and writes
+    <run>/eval-step-<step>.json (scores + protocol).
+ganforge eval --real A --fake B
+    compares two sample files (.npy arrays or image folders).
+ganforge classifier train --dataset mnist --data-dir DIR
+    trains (or finds in the cache) the domain classifier and reports its held-out accuracy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ganforge.errors import ConfigError, DataError, GanforgeError
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("eval", help="score a run, a checkpoint, or two sample files")
+    p.add_argument("run", nargs="?", help="run folder or checkpoint file")
+    p.add_argument("--real", help="real samples: .npy array or image folder (with --fake)")
+    p.add_argument("--fake", help="generated samples: .npy array or image folder (with --real)")
+    p.add_argument("--metrics", default="fd,kid,pr,dc,is,modes", help="comma-separated")
+    p.add_argument("--n", type=int, default=None, help="fake samples (default 10000)")
+    p.add_argument("--n-real", type=int, default=None, help="real samples (default --n)")
+    p.add_argument("--extractor", default="auto", help="auto | inception | classifier | raw")
+    p.add_argument(
+        "--inception-weights", help="FID Inception weights file (or $GANFORGE_INCEPTION_WEIGHTS)"
+    )
+    p.add_argument("--dataset", help="with --real/--fake: labelled dataset for the classifier")
+    p.add_argument("--data-dir", help="folder of the real dataset (overrides the run's)")
+    p.add_argument("--split", choices=("train", "test", "all"), help="real data split")
+    p.add_argument("--image-size", type=int, help="image folders: resize to this size")
+    p.add_argument("--channels", type=int, help="image folders: 1 or 3")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--no-ema", action="store_true", help="score the raw G weights, not the EMA")
+    p.add_argument("--out", help="JSON report path (default next to the run)")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=cmd_eval)
+
+    c = sub.add_parser("classifier", help="the domain classifier used for evaluation")
+    csub = c.add_subparsers(dest="classifier_command", required=True)
+    t = csub.add_parser("train", help="train (or load from the cache) and report accuracy")
+    t.add_argument("--dataset", required=True, help="mnist, fashion-mnist, digits, ...")
+    t.add_argument("--data-dir")
+    t.add_argument("--split", default="train", choices=("train", "test", "all"))
+    t.add_argument("--epochs", type=int, default=3)
+    t.add_argument("--holdout", type=float, default=0.2)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--force", action="store_true", help="retrain even if cached")
+    t.add_argument("--cache-dir", help="cache root (default $GANFORGE_CACHE or ~/.cache/ganforge)")
+    t.set_defaults(func=cmd_classifier)
+
+
+def _load_dataset(name: str, data_dir, split):
+    from ganforge.data import load_dataset
+
+    return load_dataset(name, data_dir=data_dir, split=split or "train")
+
+
+def read_samples(path: str, *, image_size=None, channels=None):
+    """Samples from a .npy file (any [N, ...] array) or an image folder ([N, C, S, S] in [-1, 1])."""
+    import numpy as np
+
+    p = Path(path)
+    if p.is_dir():
+        from ganforge.data.images import load_folder
+
+        return load_folder(str(p), image_size=image_size, channels=channels).x
+    if p.suffix != ".npy":
+        raise DataError(f"{p}: expected a .npy file or an image folder")
+    if not p.is_file():
+        raise DataError(f"{p}: file not found")
+    try:
+        return np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise DataError(f"{p}: not a readable .npy array ({e})") from None
+
+
+def cmd_eval(args) -> int:
+    from ganforge.metrics.evaluate import evaluate
+
+    common = {
+        "metrics": args.metrics,
+        "n": args.n,
+        "n_real": args.n_real,
+        "extractor": args.extractor,
+        "seed": args.seed,
+        "batch_size": args.batch_size,
+        "inception_weights": args.inception_weights,
+        "device": args.device,
+        "log": print,
+    }
+    if args.real or args.fake:
+        if not (args.real and args.fake) or args.run:
+            raise ConfigError("eval: give a RUN, or both --real and --fake")
+        kw = {"image_size": args.image_size, "channels": args.channels}
+        real, fake = read_samples(args.real, **kw), read_samples(args.fake, **kw)
+        clf_data = None
+        if args.dataset:
+            from ganforge.metrics.classifier import labelled_base
+
+            clf_data = labelled_base(_load_dataset(args.dataset, args.data_dir, args.split))
+        report = evaluate(fake, real=real, classifier_dataset=clf_data, **common)
+        out = Path(args.out) if args.out else Path(args.fake).with_suffix(".eval.json")
+    else:
+        if not args.run:
+            raise ConfigError("eval: give a RUN folder or checkpoint, or --real and --fake")
+        from ganforge.checkpoint import find_checkpoint, load_state
+        from ganforge.sampling import load_generator
+
+        ck = find_checkpoint(args.run)
+        g = load_generator(ck, ema=not args.no_ema, device=args.device)
+        d = load_state(ck)["config"]["data"]
+        real = load_dataset_from_config(d, data_dir=args.data_dir, split=args.split)
+        report = evaluate(g, real_dataset=real, **common)
+        run_dir = ck.parent.parent if ck.parent.name == "checkpoints" else ck.parent
+        out = Path(args.out) if args.out else run_dir / f"eval-step-{g.step:08d}.json"
+    print(report.table())
+    report.save(out)
+    print(f"report: {out}")
+    return 0
+
+
+def load_dataset_from_config(d: dict, *, data_dir=None, split=None):
+    """The real dataset a run trained on (its config's data section), with optional overrides."""
+    import inspect
+
+    from ganforge.data import load_dataset
+
+    accepted = inspect.signature(load_dataset).parameters
+    keys = [k for k in d if k in accepted and k not in ("data_dir", "split", "download")]
+    return load_dataset(
+        d["dataset"],
+        data_dir=data_dir or d.get("data_dir"),
+        split=split or d.get("split", "train"),
+        download=d.get("download", True),
+        **{k: d.get(k) for k in keys},
+    )
+
+
+def cmd_classifier(args) -> int:
+    from ganforge.metrics.classifier import (
+        ClassifierSettings,
+        describe,
+        labelled_base,
+        load_or_train,
+    )
+
+    data = labelled_base(_load_dataset(args.dataset, args.data_dir, args.split))
+    if data is None:
+        raise GanforgeError(f"--dataset {args.dataset}: not a labelled image dataset")
+    s = ClassifierSettings(epochs=args.epochs, holdout=args.holdout, seed=args.seed)
+    clf = load_or_train(data, s, cache_dir=args.cache_dir, force=args.force, log=print)
+    print(describe(clf))
+    return 0

@@ -1,0 +1,325 @@
+"""One-call evaluation: `evaluate(fake, real_dataset=...) -> Report`, each score with its protocol.
+
+One feature pass per side feeds every score (FD, KID, IS, precision/recall, density/coverage);
+mode counting uses the raw points (mixtures) or the classifier's labels (labelled images, Stacked
+MNIST). Real features come from the cache (`ganforge.metrics.cache`). The pure math lives in
+`scores` and `modes`; this module is glue.
+
+Every Report carries a protocol record: extractor and weights hash, preprocessing, real data
+identity and split, numbers of real and fake samples, seed, the scores' own settings (k, KID
+subsets, IS splits) and the ganforge version. Scores measured under different protocols are not
+comparable (FID in particular depends on N, Chong & Forsyth 2020): `compare_protocols` warns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganforge import __version__
+from ganforge.errors import ConfigError, DataError
+from ganforge.metrics import scores
+from ganforge.metrics.cache import cached_real_features, feature_key
+from ganforge.metrics.features import Extractor, Features, build_extractor
+from ganforge.metrics.modes import class_histogram_stats, mixture_mode_stats
+
+METRICS = ("fd", "kid", "pr", "dc", "is", "modes")
+DEFAULT_N = 10_000
+# Direction of every score key a Report can hold (best checkpoint, early stopping, plots).
+LOWER_IS_BETTER = frozenset({"fd", "kid", "kl", "reverse_kl"})
+HIGHER_IS_BETTER = frozenset(
+    {
+        "is",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "classes",
+        "modes",
+        "modes_strict",
+        "high_quality",
+    }
+)
+SETTINGS = {"pr_k": 3, "dc_k": 5, "kid_subsets": 100, "kid_subset_size": 1000, "is_splits": 10}
+# Keys that describe a run, not the measurement: they never make two protocols incomparable.
+_NOT_PROTOCOL = frozenset({"fake_source", "metrics", "seconds"})
+
+
+class ProtocolWarning(UserWarning):
+    """Scores measured under different protocols are being compared or plotted together."""
+
+
+def parse_metrics(metrics) -> tuple[str, ...]:
+    """'fd,kid' or ['fd', 'kid'] -> ('fd', 'kid'); unknown names are a ConfigError."""
+    names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+    names = [m.strip() for m in names if m.strip()]
+    bad = [m for m in names if m not in METRICS]
+    if bad or not names:
+        raise ConfigError(f"metrics {bad or names!r}: choose from {', '.join(METRICS)}")
+    return tuple(dict.fromkeys(names))
+
+
+@dataclass
+class Report:
+    """scores: name -> float; protocol: how they were measured; details: histograms, skips."""
+
+    scores: dict[str, float]
+    protocol: dict
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"scores": self.scores, "protocol": self.protocol, "details": self.details}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write JSON atomically (temporary file + os.replace)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Report:
+        try:
+            d = json.loads(Path(path).read_text())
+            return cls(d["scores"], d["protocol"], d.get("details", {}))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise DataError(
+                f"{path}: not a ganforge evaluation report ({type(e).__name__})"
+            ) from None
+
+    def table(self) -> str:
+        """Scores as an aligned two-column text table, with the protocol's main facts below."""
+        w = max([len(k) for k in self.scores] + [6])
+        lines = [f"{'metric':<{w}}  value", f"{'-' * w}  ---------"]
+        lines += [f"{k:<{w}}  {v:.6g}" for k, v in self.scores.items()]
+        p = self.protocol
+        lines.append(
+            f"({p['extractor']} features; {p['n_fake']} fake vs {p['n_real']} real of "
+            f"{p['real_identity']}; seed {p['seed']})"
+        )
+        for name, why in self.details.get("skipped", {}).items():
+            lines.append(f"skipped {name}: {why}")
+        return "\n".join(lines)
+
+
+def compare_protocols(*reports, warn: bool = True) -> list[str]:
+    """Protocol keys on which the given Reports (or protocol dicts) differ; warns ProtocolWarning."""
+    protos = [r.protocol if isinstance(r, Report) else r for r in reports]
+    keys = sorted({k for p in protos for k in p} - _NOT_PROTOCOL)
+    diff = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True) for p in protos}) > 1]
+    if diff and warn:
+        warnings.warn(
+            f"scores measured under different protocols (differ in: {', '.join(diff)}); "
+            "they are not comparable",
+            ProtocolWarning,
+            stacklevel=2,
+        )
+    return diff
+
+
+def _as_samples(x, name: str) -> torch.Tensor:
+    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if t.dtype == torch.uint8:  # image files: 0..255 -> [-1, 1]
+        t = t.float() / 127.5 - 1.0
+    if t.ndim == 3:  # [N, H, W] grayscale
+        t = t[:, None]
+    if t.ndim not in (2, 4) or len(t) < 2:
+        raise DataError(
+            f"{name}: expected >= 2 points [N, D] or images [N, C, H, W], "
+            f"got shape {tuple(t.shape)}"
+        )
+    t = t.float()
+    if not bool(torch.isfinite(t).all()):
+        raise DataError(f"{name}: contains NaN or infinite values")
+    return t
+
+
+def _tensor_identity(x: torch.Tensor) -> str:
+    h = hashlib.sha256(x.contiguous().numpy().tobytes()).hexdigest()[:16]
+    return f"array:{'x'.join(map(str, x.shape))}:sha256={h}"
+
+
+def _split_of(identity: str) -> str | None:
+    parts = identity.split(":")
+    if len(parts) > 1 and all(s in ("train", "test", "all") for s in parts[1].split("+")):
+        return parts[1]
+    return None
+
+
+def evaluate(
+    fake,
+    *,
+    real_dataset=None,
+    real=None,
+    metrics="fd,kid,pr,dc,is,modes",
+    n: int | None = None,
+    n_real: int | None = None,
+    extractor: str | Extractor = "auto",
+    seed: int = 0,
+    batch_size: int = 500,
+    inception_weights: str | None = None,
+    classifier_dataset=None,
+    cache_dir: str | None = None,
+    disk_cache: bool = True,
+    device: str = "cpu",
+    settings: dict | None = None,
+    log=None,
+) -> Report:
+    """Score generated samples against real data under a recorded protocol.
+
+    fake: samples as a tensor/array (images [N, C, H, W] in [-1, 1] or uint8, points [N, D]), or
+        an object with `sample(n, seed=...)` (a loaded generator, see `ganforge.load_generator`).
+    real_dataset: a ganforge Dataset (its identity names the data; its real features are cached);
+        or real: a tensor/array like `fake`. Exactly one of the two.
+    metrics: names from METRICS ('fd,kid,pr,dc,is,modes'); a metric that does not apply (IS on
+        raw points, modes without labels or centres) is skipped and the reason kept in
+        `details["skipped"]`.
+    n: fake samples (default all of a tensor, else 10,000; 26,000 for Stacked MNIST modes);
+    n_real: real samples (default n, capped by the dataset size). extractor: 'auto', 'inception',
+    'classifier', 'raw' or an Extractor. seed: fake sampling, real subset and KID subsets.
+    batch_size: feature extraction batch; it never changes a score. settings: overrides of
+    SETTINGS (e.g. {"kid_subsets": 10} for cheap periodic checks); recorded in the protocol.
+
+    Returns a Report whose scores are plain floats: fd, kid, kid_std, precision, recall, density,
+    coverage, is, is_std, and per data kind modes/modes_strict/high_quality/reverse_kl (mixtures),
+    classes/kl (labelled images), modes/kl (Stacked MNIST, of 1,000).
+    """
+    t0 = time.perf_counter()
+    wanted = parse_metrics(metrics)
+    bad = sorted(set(settings or {}) - set(SETTINGS))
+    if bad:
+        raise ConfigError(f"settings {bad}: unknown; allowed: {', '.join(SETTINGS)}")
+    sett = {**SETTINGS, **(settings or {})}
+    if (real_dataset is None) == (real is None):
+        raise ConfigError("evaluate: pass exactly one of real_dataset= and real=")
+    spec = getattr(real_dataset, "spec", None)
+    stacked = spec is not None and spec.name == "stacked-mnist"
+    if n is None:
+        if isinstance(fake, (torch.Tensor, np.ndarray)):
+            n = len(fake)
+        else:
+            n = 26_000 if stacked and "modes" in wanted else DEFAULT_N
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ConfigError(f"n={n!r}: must be an integer >= 2")
+    if hasattr(fake, "sample") and not isinstance(fake, (torch.Tensor, np.ndarray)):
+        fake_source = f"generator step {getattr(fake, 'step', '?')}"
+        fake = fake.sample(n, seed=seed)
+    else:
+        fake_source = "array"
+    fake_x = _as_samples(fake, "fake")[:n]
+    n_real = n if n_real is None else n_real
+    if real_dataset is not None:
+        batch = real_dataset.real_sample(n_real, seed=seed)
+        real_x, real_y, identity = batch.x.float(), batch.y, spec.identity
+    else:
+        real_x, real_y = _as_samples(real, "real")[:n_real], None
+        identity = _tensor_identity(real_x)
+    if real_x.shape[1:] != fake_x.shape[1:]:
+        raise DataError(
+            f"fake samples {tuple(fake_x.shape[1:])} do not match real {tuple(real_x.shape[1:])}"
+        )
+    if isinstance(extractor, str):
+        kind_spec = spec
+        if kind_spec is None and fake_x.ndim == 2:
+            extractor = "raw" if extractor == "auto" else extractor
+        elif kind_spec is None and extractor == "auto":
+            extractor = "classifier" if classifier_dataset is not None else "inception"
+        extractor = build_extractor(
+            extractor,
+            real_dataset=real_dataset,
+            spec=kind_spec,
+            inception_weights=inception_weights,
+            classifier_dataset=classifier_dataset,
+            device=device,
+            cache_dir=cache_dir,
+            log=log,
+        )
+    proto_x = extractor.protocol()
+    key = feature_key(proto_x, identity=identity, n=len(real_x), seed=seed)
+    real_f = cached_real_features(
+        key,
+        lambda: extractor.extract(real_x, batch_size=batch_size),
+        cache_dir=cache_dir,
+        disk=disk_cache and real_dataset is not None,
+    )
+    fake_f = extractor.extract(fake_x, batch_size=batch_size)
+    out, details = _scores(
+        wanted,
+        real_f,
+        fake_f,
+        fake_x=fake_x,
+        real_y=real_y,
+        spec=spec,
+        stacked=stacked,
+        seed=seed,
+        settings=sett,
+    )
+    protocol = {
+        **proto_x,
+        "real_identity": identity,
+        "real_split": _split_of(identity),
+        "n_real": len(real_x),
+        "n_fake": len(fake_x),
+        "seed": seed,
+        "settings": sett,
+        "ganforge_version": __version__,
+        "fake_source": fake_source,
+        "metrics": list(wanted),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    return Report(out, protocol, details)
+
+
+def _scores(
+    wanted, real_f: Features, fake_f: Features, *, fake_x, real_y, spec, stacked, seed, settings
+):
+    s, out, skipped, details = settings, {}, {}, {}
+    rf, ff = real_f.features, fake_f.features
+    if "fd" in wanted:
+        out["fd"] = scores.frechet_distance_from_features(rf, ff)
+    if "kid" in wanted:
+        out["kid"], out["kid_std"] = scores.kernel_inception_distance(
+            rf, ff, subsets=s["kid_subsets"], subset_size=s["kid_subset_size"], seed=seed
+        )
+    if "pr" in wanted:
+        out["precision"], out["recall"] = scores.precision_recall(rf, ff, k=s["pr_k"])
+    if "dc" in wanted:
+        out["density"], out["coverage"] = scores.density_coverage(rf, ff, k=s["dc_k"])
+    if "is" in wanted:
+        if fake_f.probs is None:
+            skipped["is"] = "the extractor gives no class probabilities"
+        elif len(ff) < s["is_splits"]:
+            skipped["is"] = f"needs at least {s['is_splits']} samples"
+        else:
+            out["is"], out["is_std"] = scores.inception_score(fake_f.probs, splits=s["is_splits"])
+    if "modes" in wanted:
+        if spec is not None and spec.modes is not None:
+            m = mixture_mode_stats(fake_x, spec.modes, spec.mode_std)
+            out.update(
+                {k: float(m[k]) for k in ("modes", "modes_strict", "high_quality", "reverse_kl")}
+            )
+            details["mode_counts"] = m["counts"]
+        elif stacked and fake_f.labels is not None:
+            from ganforge.data.stacked import stacked_mode_stats
+
+            m = stacked_mode_stats(fake_f.labels)
+            out["modes"], out["kl"] = float(m["modes"]), m["kl"]
+        elif fake_f.labels is not None and spec is not None and spec.num_classes:
+            ref = real_y if real_y is not None else real_f.labels
+            m = class_histogram_stats(fake_f.labels, spec.num_classes, real_labels=ref)
+            out["classes"], out["kl"] = float(m["classes_covered"]), m["kl"]
+            details["class_histogram"] = m["histogram"]
+        else:
+            skipped["modes"] = "needs mixture centres or labelled data with a classifier"
+    if skipped:
+        details["skipped"] = skipped
+    return out, details
