@@ -292,6 +292,11 @@ class Trainer:
         out.parent.mkdir(parents=True, exist_ok=True)
         if self.spec.kind == "image":
             save_image_grid(x, out)
+        elif self.spec.kind == "sequence":
+            from .visuals_sequences import save_sequence_plot
+
+            real = self.data.real_sample(8, seed=0).x
+            save_sequence_plot(x.cpu(), out, real=real, title=f"{self.spec.name} step {self.step}")
         else:
             many = self._many_points(2000)
             real = self.data.real_sample(2000, seed=0).x[:, :2]
@@ -427,7 +432,7 @@ class Trainer:
         self._stop_requested = True
 
     @classmethod
-    def resume(cls, run_dir: str | Path, *, overrides: dict | None = None, **kw) -> "Trainer":
+    def resume(cls, run_dir: str | Path, *, overrides: dict | None = None, **kw) -> Trainer:
         """Rebuild a trainer from a run folder's latest checkpoint (config from the checkpoint)."""
         from .config import apply_overrides
 

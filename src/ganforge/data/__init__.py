@@ -10,7 +10,8 @@ from __future__ import annotations
 from ganforge.data.base import Batch, Dataset, DataSpec, TensorDataset
 from ganforge.errors import ConfigError
 
-DATASETS = ("ring8", "grid25", "points", "digits", "mnist", "fashion-mnist", "cifar10", "folder")
+DATASETS = ("ring8", "grid25", "points", "digits", "mnist", "fashion-mnist", "cifar10", "folder",
+            "sines", "ar1", "sequences", "stacked-mnist")
 
 __all__ = ["DATASETS", "Batch", "DataSpec", "Dataset", "TensorDataset", "load_dataset"]
 
@@ -28,13 +29,16 @@ def load_dataset(
     spacing: float | None = None,
     std: float | None = None,
     download: bool = True,
+    seq_len: int | None = None,
+    n_samples: int | None = None,
 ) -> Dataset:
     """Build the dataset `name` (one of DATASETS).
 
     Which options each uses: ring8 (n_modes, radius, std); grid25 (n_modes, spacing, std);
     points (data_file); digits (split, image_size); mnist / fashion-mnist / cifar10 (data_dir,
     split, image_size, download); folder (data_dir, image_size, channels). split is one of
-    "train", "test", "all". Raises ConfigError for an unknown name or bad option value, DataError
+    "train", "test", "all"; sines / ar1 (seq_len, n_samples); sequences (data_file: .npy N x T x F
+    or long-format .csv). Raises ConfigError for an unknown name or bad option value, DataError
     for missing or malformed data.
     """
     # Imports are local so that `import ganforge.data` stays cheap (sklearn, PIL load lazily).
@@ -66,8 +70,22 @@ def load_dataset(
         return load_cifar10(
             data_dir=data_dir, split=split, image_size=image_size, download=download
         )
+    if name == "stacked-mnist":
+        from ganforge.data.stacked import load_stacked_mnist
+
+        return load_stacked_mnist(
+            data_dir=data_dir, split=split, image_size=image_size, download=download
+        )
     if name == "folder":
         from ganforge.data.images import load_folder
 
         return load_folder(data_dir, image_size=image_size, channels=channels)
+    if name in ("sines", "ar1"):
+        from ganforge.data import sequences
+
+        return getattr(sequences, name)(seq_len=seq_len, n_samples=n_samples)
+    if name == "sequences":
+        from ganforge.data.sequences import load_sequences
+
+        return load_sequences(data_file)
     raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")

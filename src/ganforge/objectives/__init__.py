@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
+from .acgan import ACGANObjective
 from .base import Objective, Phase, PhaseInput, PhaseOutput
+from .divergences import HingeObjective, LSGANObjective
+from .ebgan import EBGANObjective
 from .gan import GANObjective
+from .infogan import InfoGANObjective
+from .wasserstein import WGANGPObjective, WGANObjective
 
-OBJECTIVES = {"gan": GANObjective}
+OBJECTIVES = {
+    "gan": GANObjective,
+    # the GAN family (objectives/{wasserstein,divergences,acgan,infogan,ebgan}.py)
+    "wgan": WGANObjective, "wgan-gp": WGANGPObjective, "lsgan": LSGANObjective,
+    "hinge": HingeObjective, "acgan": ACGANObjective, "infogan": InfoGANObjective,
+    "ebgan": EBGANObjective,
+}
 
 
 def build_objective(cfg) -> Objective:

@@ -1,0 +1,131 @@
+"""Extra heads and wrappers the GAN family adds around the core networks.
+
+- `AuxClassifier`: AC-GAN's auxiliary class head on D's features (Odena et al. 2017).
+- `QHead`: InfoGAN's Q network, sharing D's body through `D.features` (Chen et al. 2016): logits
+  of the categorical code and means of the continuous codes.
+- `ConcatConditional`: a class-conditional D that sees its label as extra input (one-hot planes
+  for images, one-hot features otherwise), the concatenation alternative to projection
+  (Mirza & Osindero 2014; Miyato & Koyama 2018 compare the two).
+- `InfoGenerator`: wraps G so that its latent z carries InfoGAN's codes (see `split_codes`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def d_features(d: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """D's body features [N, F] for x; a clear error for a D without a `features` method."""
+    from ..errors import ConfigError
+
+    if not hasattr(d, "features"):
+        raise ConfigError(f"{type(d).__name__} has no features(x); this objective needs D's body")
+    return d.features(x)
+
+
+class AuxClassifier(nn.Module):
+    """features [N, F] -> class logits [N, num_classes]."""
+
+    def __init__(self, feat_dim: int, num_classes: int) -> None:
+        super().__init__()
+        self.fc = nn.Linear(feat_dim, num_classes)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.fc(h)
+
+
+class QHead(nn.Module):
+    """features [N, F] -> (categorical logits [N, K], continuous means [N, C]).
+
+    One hidden layer on top of D's features, as in Chen et al. 2016 (App. C); the continuous
+    codes are modelled as unit-variance Gaussians, so their NLL is 1/2 ||c - mu||^2 + const.
+    """
+
+    def __init__(
+        self, feat_dim: int, *, categorical: int, continuous: int, hidden: int = 128
+    ) -> None:
+        super().__init__()
+        self.k, self.c = categorical, continuous
+        self.body = nn.Sequential(nn.Linear(feat_dim, hidden), nn.LeakyReLU(0.2))
+        self.out = nn.Linear(hidden, categorical + continuous)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        o = self.out(self.body(h))
+        return o[:, : self.k], o[:, self.k :]
+
+
+class ConcatConditional(nn.Module):
+    """x [N, *shape] and labels y [N] -> D(concat(x, label)) logits [N].
+
+    `inner` is an unconditional D built for the widened input: images get num_classes extra
+    channels (constant one-hot planes); other data get a learned label embedding of `embed`
+    features after flattening (a bare one-hot is too weak next to hundreds of inputs).
+    """
+
+    def __init__(self, inner: nn.Module, num_classes: int, *, image: bool, embed: int = 0) -> None:
+        super().__init__()
+        self.inner, self.num_classes, self.image = inner, num_classes, image
+        self.embed = None if image else nn.Embedding(num_classes, embed)
+
+    def _widen(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if self.image:
+            planes = F.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None]
+            return torch.cat([x, planes.expand(-1, -1, *x.shape[-2:])], dim=1)
+        return torch.cat([x.flatten(1), self.embed(y)], dim=1)
+
+    def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.inner.features(self._widen(x, y))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.inner(self._widen(x, y))
+
+
+def split_codes(z: torch.Tensor, *, categorical: int, continuous: int, z_dist: str):
+    """Read InfoGAN's codes out of a prior draw z [N, z_dim].
+
+    categorical c = argmax of z[:, :K]: for i.i.d. entries every index is equally likely, so c is
+    uniform on {0..K-1} and independent of the other entries. continuous u = z[:, K:K+C] mapped
+    to U[-1, 1] (identity for the uniform prior, erf(z / sqrt 2) for the normal one). The rest is
+    the noise. Deriving the codes from z keeps them inside the trainer's seeded prior stream, so
+    resumes stay exact and a checkpoint samples with nothing but its arch.
+
+    Returns (c [N] int64, u [N, C] in [-1, 1], noise [N, z_dim - K - C]).
+    """
+    k = categorical
+    c = z[:, :k].argmax(1) if k else torch.zeros(len(z), dtype=torch.long, device=z.device)
+    u = z[:, k : k + continuous]
+    if z_dist == "normal":
+        u = torch.erf(u / math.sqrt(2.0))
+    return c, u, z[:, k + continuous :]
+
+
+class InfoGenerator(nn.Module):
+    """G fed [onehot(c), u, noise] built from a prior draw z [N, z_dim] (see `split_codes`).
+
+    `forward(z)` samples like any G; `from_codes(c, u, noise)` sets the codes explicitly
+    (traversals). Output as the inner G's (images [N, C, H, W] in [-1, 1]).
+    """
+
+    def __init__(self, inner: nn.Module, *, categorical: int, continuous: int, z_dist: str) -> None:
+        super().__init__()
+        self.net = inner
+        self.categorical, self.continuous, self.z_dist = categorical, continuous, z_dist
+        self.num_classes = 0  # unconditional: the trainer must not feed labels
+
+    def codes(self, z: torch.Tensor):
+        return split_codes(
+            z, categorical=self.categorical, continuous=self.continuous, z_dist=self.z_dist
+        )
+
+    def from_codes(self, c: torch.Tensor, u: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        parts = [u, noise]
+        if self.categorical:
+            parts.insert(0, F.one_hot(c, self.categorical).to(noise.dtype))
+        return self.net(torch.cat(parts, dim=1))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.from_codes(*self.codes(z))

@@ -1,0 +1,87 @@
+"""AC-GAN (Odena et al. 2017): a class-conditional G and a D with an auxiliary class head.
+
+D judges real vs fake without seeing the label, and a head A on D's features predicts the class.
+With L_S the usual source log-likelihood and L_C = log P(C = c | x_real) + log P(C = c | x_fake):
+  phase D (trains D and A): maximise L_S + L_C, i.e. minimise `D/real` + `D/fake` (BCE) +
+      `D/cls_real` + `D/cls_fake` (cross-entropy, weighted by `loss.aux_weight`);
+  phase G: maximise L_C - L_S, with the non-saturating `G/adv` and `G/cls` = CE(A(G(z, c)), c).
+Needs `model.conditional=true` (G embeds its label) on a labelled dataset; D is rebuilt
+unconditional, as in the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from .. import losses
+from ..errors import ConfigError
+from ..nets.heads import AuxClassifier, d_features
+from .base import Objective, Phase, PhaseInput, PhaseOutput
+
+
+def feature_dim(d, shape) -> int:
+    """Width of D.features for one sample of `shape` (a dry run in eval mode, no grad)."""
+    was = d.training
+    d.eval()
+    with torch.no_grad():
+        f = d_features(d, torch.zeros(2, *shape)).shape[1]
+    d.train(was)
+    return int(f)
+
+
+class ACGANObjective(Objective):
+    opt_for: ClassVar[dict[str, str]] = {"A": "d_opt"}
+
+    def __init__(self, cfg) -> None:
+        if not cfg.model.conditional:
+            raise ConfigError("loss.objective=acgan needs model.conditional=true (G takes labels)")
+        self.full, self.cfg = cfg, cfg.loss
+        self.phases = (Phase("D", ("D", "A"), repeat=cfg.train.d_steps), Phase("G", ("G",)))
+
+    def build_nets(self, nets, spec):
+        from ..nets import build_discriminator, init_weights
+        from ..nets.remedies import wrap_discriminator
+
+        if not spec.num_classes:
+            raise ConfigError(f"loss.objective=acgan: dataset {spec.name!r} has no class labels")
+        model = replace(self.full.model, conditional=False)
+        d = build_discriminator(model, spec)
+        init_weights(d, model.init)
+        d = wrap_discriminator(d, model, spec)
+        return {"D": d, "A": AuxClassifier(feature_dim(d, spec.shape), spec.num_classes)}
+
+    def compute(self, phase, nets, inp: PhaseInput) -> PhaseOutput:
+        g, d, a = nets["G"], nets["D"], nets["A"]
+        w = self.cfg.aux_weight
+        if phase == "D":
+            with torch.no_grad():
+                fake = g(inp.z, inp.y_fake)
+            x = torch.cat([inp.real.x, fake])
+            logits, h = d(x), d_features(d, x)
+            n = len(inp.real.x)
+            l_real, l_fake = losses.d_bce(
+                logits[:n], logits[n:], real_label=1.0 - self.cfg.label_smoothing
+            )
+            cls = a(h)
+            terms = {
+                "D/real": l_real,
+                "D/fake": l_fake,
+                "D/cls_real": w * F.cross_entropy(cls[:n], inp.real.y),
+                "D/cls_fake": w * F.cross_entropy(cls[n:], inp.y_fake),
+            }
+            stats = {"D/acc_real": (cls[:n].argmax(1) == inp.real.y).float().mean().detach()}
+            return PhaseOutput(terms, stats)
+        if phase == "G":
+            fake = g(inp.z, inp.y_fake)
+            cls = a(d_features(d, fake))
+            terms = {
+                "G/adv": losses.g_nonsaturating(d(fake)),
+                "G/cls": w * F.cross_entropy(cls, inp.y_fake),
+            }
+            stats = {"G/acc_fake": (cls.argmax(1) == inp.y_fake).float().mean().detach()}
+            return PhaseOutput(terms, stats)
+        raise KeyError(phase)

@@ -1,0 +1,102 @@
+"""InfoGAN (Chen et al. 2016): latent codes c whose mutual information with G(z, c) is maximised.
+
+G's input z (the trainer's prior draw, [N, z_dim]) carries the codes: a categorical code of K
+values (`loss.info_categorical`) read as argmax z[:, :K], C continuous codes in [-1, 1]
+(`loss.info_continuous`) from the next C entries, the rest noise (see `nets.heads.split_codes`).
+G sees [onehot(c), u, noise]. A head Q on D's features estimates the codes; the variational
+lower bound L_I = E[log Q(c | G(z, c))] + H(c) <= I(c; G(z, c)) (Chen et al. 2016, Eq. 5) becomes
+  `*/info` = lambda (CE(Q_cat(x), c) + 1/2 ||Q_cont(x) - u||^2)      (unit-variance Gaussian)
+added to the D phase (trains D and Q, as D and Q share layers in the paper) and the G phase
+(trains G and Q), next to the usual BCE / non-saturating terms. lambda = `loss.info_weight`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from .. import losses
+from ..errors import ConfigError
+from ..nets.heads import InfoGenerator, QHead, d_features
+from .acgan import feature_dim
+from .base import Objective, Phase, PhaseInput, PhaseOutput
+
+
+def info_loss(
+    cat_logits: torch.Tensor, cont_pred: torch.Tensor, c: torch.Tensor, u: torch.Tensor
+) -> torch.Tensor:
+    """-E[log Q(c, u | x)] up to constants: CE(cat_logits [N, K], c [N]) + 1/2 mean ||pred - u||^2.
+
+    Either part is skipped when its code is absent (K = 0 or C = 0). Returns a scalar.
+    """
+    out = cat_logits.new_zeros(())
+    if cat_logits.shape[1]:
+        out = out + F.cross_entropy(cat_logits, c)
+    if cont_pred.shape[1]:
+        out = out + 0.5 * (cont_pred - u).pow(2).sum(1).mean()
+    return out
+
+
+class InfoGANObjective(Objective):
+    opt_for: ClassVar[dict[str, str]] = {"Q": "g_opt"}
+
+    def __init__(self, cfg) -> None:
+        lo, m = cfg.loss, cfg.model
+        k, c = lo.info_categorical, lo.info_continuous
+        if k < 0 or c < 0 or k == 1 or k + c == 0:
+            raise ConfigError(
+                f"loss.info_categorical={k}, info_continuous={c}: need K=0 or K>=2, "
+                f"C>=0, and at least one code"
+            )
+        if m.z_dim <= k + c:
+            raise ConfigError(
+                f"model.z_dim={m.z_dim}: InfoGAN needs z_dim > info_categorical + "
+                f"info_continuous = {k + c} (the rest is noise)"
+            )
+        if m.conditional:
+            raise ConfigError("loss.objective=infogan: model.conditional must be false")
+        self.cfg, self.k, self.c, self.z_dist = lo, k, c, m.z_dist
+        self.d_hidden = m.d_hidden
+        self.phases = (Phase("D", ("D", "Q"), repeat=cfg.train.d_steps), Phase("G", ("G", "Q")))
+
+    def build_nets(self, nets, spec):
+        info = {"categorical": self.k, "continuous": self.c, "z_dist": self.z_dist}
+        g = nets["G"]
+        arch = getattr(g, "arch", None)
+        if arch is not None:
+            arch["info"] = info  # the trainer's saved arch: sampling rebuilds the code wrapper
+        q = QHead(
+            feature_dim(nets["D"], spec.shape),
+            categorical=self.k,
+            continuous=self.c,
+            hidden=self.d_hidden,
+        )
+        return {"G": InfoGenerator(g, **info), "Q": q}
+
+    def _info(self, nets, fake, c, u):
+        cat, cont = nets["Q"](d_features(nets["D"], fake))
+        acc = (cat.argmax(1) == c).float().mean().detach() if self.k else cat.new_zeros(())
+        return self.cfg.info_weight * info_loss(cat, cont, c, u), acc
+
+    def compute(self, phase, nets, inp: PhaseInput) -> PhaseOutput:
+        g, d = nets["G"], nets["D"]
+        c, u, noise = g.codes(inp.z)
+        if phase == "D":
+            with torch.no_grad():
+                fake = g.from_codes(c, u, noise)
+            l_real, l_fake = losses.d_bce(
+                d(inp.real.x), d(fake), real_label=1.0 - self.cfg.label_smoothing
+            )
+            info, acc = self._info(nets, fake, c, u)
+            return PhaseOutput(
+                {"D/real": l_real, "D/fake": l_fake, "D/info": info}, {"D/info_acc": acc}
+            )
+        if phase == "G":
+            fake = g.from_codes(c, u, noise)
+            info, acc = self._info(nets, fake, c, u)
+            return PhaseOutput(
+                {"G/adv": losses.g_nonsaturating(d(fake)), "G/info": info}, {"G/info_acc": acc}
+            )
+        raise KeyError(phase)

@@ -1,0 +1,158 @@
+"""Presets of the GAN family: each variant on `digits` (MLP, CPU minutes) and `mnist` (DCGAN),
+and the time-series GAN on synthetic sines and AR(1) series. Merged into `presets.PRESETS`.
+
+Hyper-parameters follow each paper where it gives them: WGAN RMSprop 5e-5, n_critic 5, clip 0.01
+(Arjovsky et al. 2017, Alg. 1); WGAN-GP Adam 1e-4, betas (0, 0.9), n_critic 5, lambda 10, no
+batch norm in the critic (Gulrajani et al. 2017, Alg. 1); InfoGAN 10-way categorical + 2
+continuous codes, 62 noise dims on MNIST, lr 2e-4 (D) / 1e-3 (G) (Chen et al. 2016, App. C).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _opt(**kw) -> dict[str, Any]:
+    return {f"{p}.{k}": v for p in ("g_opt", "d_opt") for k, v in kw.items()}
+
+
+_DIGITS = {
+    "data.dataset": "digits",
+    "model.arch": "mlp",
+    "model.z_dim": 32,
+    "model.z_dist": "normal",
+    "model.g_hidden": 256,
+    "model.d_hidden": 256,
+    "model.g_depth": 2,
+    "model.d_depth": 2,
+    "model.d_leaky": 0.2,
+    "train.steps": 6000,
+    "train.batch_size": 64,
+    "train.sample_every": 500,
+    "train.checkpoint_every": 2000,
+    **_opt(lr=2e-4, beta1=0.5),
+}
+_MNIST = {
+    "data.dataset": "mnist",
+    "model.arch": "dcgan",
+    "model.z_dim": 100,
+    "model.z_dist": "normal",
+    "model.base_channels": 32,
+    "model.init": "dcgan",
+    "train.steps": 5000,
+    "train.batch_size": 64,
+    "train.sample_every": 500,
+    "train.checkpoint_every": 1000,
+    **_opt(lr=2e-4, beta1=0.5),
+}
+
+# variant -> (description, overrides shared by both datasets, extra for mnist only)
+_VARIANTS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "cgan": (
+        (
+            "conditional GAN, projection discriminator (Miyato & Koyama 2018); --set "
+            "model.d_cond=concat for label concatenation; sample with --class"
+        ),
+        {"model.conditional": True},
+        {},
+    ),
+    "acgan": (
+        "AC-GAN (Odena et al. 2017): conditional G, D with an auxiliary class head",
+        {"model.conditional": True, "loss.objective": "acgan", "loss.aux_weight": 1.0},
+        {},
+    ),
+    "infogan": (
+        (
+            "InfoGAN (Chen et al. 2016): 10-way categorical + 2 continuous codes, Q head on D; "
+            "`ganforge traverse RUN` draws the codes"
+        ),
+        {
+            "loss.objective": "infogan",
+            "loss.info_categorical": 10,
+            "loss.info_continuous": 2,
+            "loss.info_weight": 1.0,
+            "model.z_dim": 44,
+            "model.z_dist": "uniform",
+            "g_opt.lr": 1e-3,
+            "d_opt.lr": 2e-4,
+        },
+        {"model.z_dim": 74},
+    ),
+    "ebgan": (
+        (
+            "EBGAN (Zhao et al. 2017): autoencoder D, energy = reconstruction MSE, margin 0.5, "
+            "pulling-away term 0.1"
+        ),
+        {
+            "loss.objective": "ebgan",
+            "loss.margin": 0.5,
+            "loss.pt_weight": 0.1,
+            "model.d_hidden": 128,
+            **_opt(lr=5e-4, beta1=0.5),
+        },
+        {},
+    ),
+    "wgan": (
+        "WGAN (Arjovsky et al. 2017): weight clipping 0.01, RMSprop 5e-5, n_critic 5",
+        {
+            "loss.objective": "wgan",
+            "loss.clip": 0.01,
+            "train.d_steps": 5,
+            **_opt(name="rmsprop", lr=5e-5),
+        },
+        {"model.d_norm": "none"},
+    ),
+    "wgan-gp": (
+        (
+            "WGAN-GP (Gulrajani et al. 2017): gradient penalty 10 on interpolates, Adam 1e-4 "
+            "(0, 0.9), n_critic 5"
+        ),
+        {
+            "loss.objective": "wgan-gp",
+            "loss.gp_lambda": 10.0,
+            "train.d_steps": 5,
+            **_opt(lr=1e-4, beta1=0.0, beta2=0.9),
+        },
+        {"model.d_norm": "none"},
+    ),
+    "lsgan": (
+        "LSGAN (Mao et al. 2017): least-squares losses, a=0, b=c=1",
+        {"loss.objective": "lsgan"},
+        {},
+    ),
+    "hinge": (
+        "hinge-loss GAN (Lim & Ye 2017; Miyato et al. 2018)",
+        {"loss.objective": "hinge"},
+        {},
+    ),
+}
+
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {}
+for _name, (_desc, _common, _mnist) in _VARIANTS.items():
+    PRESETS[f"{_name}-digits"] = (f"{_desc}; MLP on 8x8 digits", {**_DIGITS, **_common})
+    PRESETS[f"{_name}-mnist"] = (f"{_desc}; DCGAN on MNIST", {**_MNIST, **_common, **_mnist})
+
+_SEQ = {
+    "model.arch": "conv1d",
+    "model.z_dim": 16,
+    "model.z_dist": "normal",
+    "model.g_hidden": 64,
+    "model.d_hidden": 64,
+    "train.steps": 3000,
+    "train.batch_size": 64,
+    "train.diagnose": False,
+    "train.sample_every": 500,
+    "train.checkpoint_every": 1000,
+    **_opt(lr=2e-4, beta1=0.5),
+}
+PRESETS["tsgan-sines"] = (
+    (
+        "time-series GAN: 1-D conv G and D on sines of random frequency (0.05-0.15 cycles/step) and "
+        "phase, T=32"
+    ),
+    {**_SEQ, "data.dataset": "sines"},
+)
+PRESETS["tsgan-ar1"] = (
+    "time-series GAN: GRU G and D on AR(1) series (phi 0.8, sigma 0.5), T=32",
+    {**_SEQ, "data.dataset": "ar1", "model.arch": "gru"},
+)
