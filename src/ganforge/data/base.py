@@ -23,7 +23,7 @@ class Batch:
     x: torch.Tensor
     y: torch.Tensor | None = None
 
-    def to(self, device: torch.device | str) -> "Batch":
+    def to(self, device: torch.device | str) -> Batch:
         return Batch(self.x.to(device), None if self.y is None else self.y.to(device))
 
 
@@ -56,7 +56,7 @@ class Dataset:
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         raise NotImplementedError
 
-    def shard(self, rank: int, world: int) -> "Dataset":
+    def shard(self, rank: int, world: int) -> Dataset:
         """The part of the data rank `rank` of `world` draws from (disjoint for finite data)."""
         raise NotImplementedError
 
@@ -80,7 +80,7 @@ class TensorDataset(Dataset):
         idx = torch.randint(len(self.x), (n,), generator=generator)
         return Batch(self.x[idx], None if self.y is None else self.y[idx])
 
-    def shard(self, rank: int, world: int) -> "TensorDataset":
+    def shard(self, rank: int, world: int) -> TensorDataset:
         if world == 1:
             return self
         sl = slice(rank, None, world)

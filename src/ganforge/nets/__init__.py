@@ -6,6 +6,8 @@ store as JSON: sampling needs neither the trainer nor pickle.
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from typing import Any
 
 from torch import nn
@@ -13,8 +15,10 @@ from torch import nn
 from ..errors import ConfigError
 from .dcgan import DCGANDiscriminator, DCGANGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
+from .sequence import Conv1dDiscriminator, Conv1dGenerator, GRUDiscriminator, GRUGenerator
 
-ARCHS = ("mlp", "dcgan")
+ARCHS = ("mlp", "dcgan", "conv1d", "gru")
+SEQUENCE_ARCHS = ("conv1d", "gru")
 
 
 def generator_arch(model, spec) -> dict[str, Any]:
@@ -23,26 +27,53 @@ def generator_arch(model, spec) -> dict[str, Any]:
         raise ConfigError(f"model.arch: unknown {model.arch!r}; choose from {', '.join(ARCHS)}")
     if model.arch == "dcgan" and spec.kind != "image":
         raise ConfigError(f"model.arch: dcgan needs image data, {spec.name!r} is {spec.kind}")
+    if model.arch in SEQUENCE_ARCHS and spec.kind != "sequence":
+        raise ConfigError(f"model.arch: {model.arch} needs sequence data, {spec.name!r} is {spec.kind}")
+    if model.conditional and model.arch in SEQUENCE_ARCHS:
+        raise ConfigError(f"model.conditional: not supported by model.arch={model.arch}")
     ncls = spec.num_classes if model.conditional else 0
     arch: dict[str, Any] = {"arch": model.arch, "z_dim": model.z_dim, "out_shape": list(spec.shape)}
     if model.arch == "mlp":
         arch |= {"hidden": model.g_hidden, "depth": model.g_depth, "image": spec.kind == "image"}
+    elif model.arch in SEQUENCE_ARCHS:
+        arch |= {"hidden": model.g_hidden}
     else:
         arch |= {"base": model.base_channels}
     return arch | {"num_classes": ncls}
 
 
 def build_generator(arch: dict[str, Any]) -> nn.Module:
-    """Rebuild G from its arch dict (see `generator_arch`)."""
+    """Rebuild G from its arch dict (see `generator_arch`); an "info" entry (InfoGAN's code
+    sizes, added by that objective) wraps it in `heads.InfoGenerator`."""
     kw = dict(arch)
+    info = kw.pop("info", None)
     name, z_dim, shape = kw.pop("arch"), kw.pop("z_dim"), tuple(kw.pop("out_shape"))
-    cls = {"mlp": MLPGenerator, "dcgan": DCGANGenerator}[name]
-    return cls(z_dim, shape, **kw)
+    cls = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "conv1d": Conv1dGenerator,
+           "gru": GRUGenerator}[name]
+    net = cls(z_dim, shape, **kw)
+    if info:
+        from .heads import InfoGenerator
+
+        net = InfoGenerator(net, **info)
+    return net
 
 
 def build_discriminator(model, spec) -> nn.Module:
     """D for `model` (a ModelConfig) on data `spec`."""
     ncls = spec.num_classes if model.conditional else 0
+    if model.arch in SEQUENCE_ARCHS:
+        cls = Conv1dDiscriminator if model.arch == "conv1d" else GRUDiscriminator
+        return cls(spec.shape, hidden=model.d_hidden)
+    if ncls and model.d_cond == "concat":
+        # label as input: an unconditional D on the widened sample (one-hot planes or features)
+        from .heads import ConcatConditional
+
+        image = model.arch == "dcgan"
+        c, *rest = spec.shape
+        emb = model.d_hidden
+        wide = (c + ncls, *rest) if image else (math.prod(spec.shape) + emb,)
+        inner = build_discriminator(replace(model, conditional=False), replace(spec, shape=wide))
+        return ConcatConditional(inner, ncls, image=image, embed=emb)
     if model.arch == "mlp":
         return MLPDiscriminator(
             spec.shape, hidden=model.d_hidden, depth=model.d_depth, leaky=model.d_leaky,
@@ -57,7 +88,7 @@ def init_weights(net: nn.Module, scheme: str) -> None:
     if scheme == "default":
         return
     for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
@@ -75,10 +106,12 @@ def build_nets(model, spec):
     g, d = build_generator(arch), build_discriminator(model, spec)
     for net in (g, d):
         init_weights(net, model.init)
+    # the very dict the trainer saves: an objective that reshapes G's input (InfoGAN) records it
+    g.arch = arch
     return g, wrap_discriminator(d, model, spec), arch
 
 
 __all__ = [
-    "ARCHS", "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator",
+    "ARCHS", "SEQUENCE_ARCHS", "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator",
     "build_discriminator", "build_generator", "build_nets", "generator_arch", "init_weights",
 ]

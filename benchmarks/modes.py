@@ -1,0 +1,279 @@
+"""Mode-collapse benchmark: ring8 / grid25 (the PacGAN protocol) and Stacked MNIST.
+
+For every remedy (on top of the vanilla GAN, `<dataset>-vanilla` preset) and the best
+combination (`<dataset>-best`), train `--seeds` runs, one CPU thread each, `--jobs` at a time, and
+score 2,500 samples of the sampling G (EMA when kept) with `mixture_mode_stats`: modes (>= 1
+high-quality sample, the papers' count), strict modes (>= 20), high-quality share (within 3 std),
+reverse KL, and the CPU seconds of the whole run (process time, diagnostics on, one snapshot).
+
+    python benchmarks/modes.py --dataset ring8 --seeds 10 --jobs 2 --out results-ring8.jsonl
+    python benchmarks/modes.py --table results-ring8.jsonl results-grid25.jsonl   # markdown
+    python benchmarks/modes.py --dataset stacked --seeds 3 --data-dir /work/shared/data/mnist
+
+Stacked MNIST trains `stacked-mnist-dcgan` and `stacked-mnist-pacgan` for a fixed CPU budget
+(`--budget` seconds, train.steps chosen from a timed probe) and counts modes with the stacked
+MNIST domain classifier applied per channel (`count_stacked_modes`), 26,000 samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+REMEDIES = {
+    "vanilla": {},
+    "r1": {"loss.r1_gamma": 0.1},
+    "wgan-gp": {"loss.objective": "wgan-gp", "train.d_steps": 5},
+    "pack4": {"model.pack": 4},
+    "mbstd": {"model.mbstd": True},
+    "minibatch-disc": {"model.minibatch_disc": True},
+    "feature-matching": {"loss.feature_matching": True},
+    "unrolled5": {"loss.unrolled_steps": 5},
+    "label-smoothing": {"loss.label_smoothing": 0.1},
+    "instance-noise": {"loss.instance_noise": 0.1},
+    "spectral-norm": {"model.spectral_norm": True},
+    "ttur": {"g_opt.lr": 2e-4, "d_opt.lr": 1e-3},
+    "ema": {"train.ema": 0.999},
+}
+
+PUBLISHED = {  # PacGAN (Lin et al. 2018), Tables 2 and 4: modes / high-quality % / reverse KL
+    "ring8": {"GAN (paper)": (6.3, 98.2, 0.45), "PacGAN4 (paper)": (7.8, 95.9, 0.07)},
+    "grid25": {"GAN (paper)": (17.3, 94.8, 0.70), "PacGAN4 (paper)": (24.8, 93.6, 0.04)},
+    "stacked": {
+        "DCGAN (paper)": (99, None, 3.4),
+        "PacDCGAN4 (paper)": (1000, None, 0.07),
+        "VEEGAN (paper)": (150, None, 2.95),
+    },
+}
+
+
+def run_one(job: dict) -> dict:
+    """Train one configuration and score it; runs in a worker process with one thread."""
+    import torch
+
+    from ganforge.metrics import mixture_mode_stats
+    from ganforge.presets import preset_config
+    from ganforge.trainer import Trainer
+
+    torch.set_num_threads(1)
+    ov = {
+        "train.threads": 1,
+        "train.device": "cpu",  # a CPU benchmark, also on a machine with a GPU
+        "train.seed": job["seed"],
+        "train.sample_every": 10**9,
+        "train.checkpoint_every": 10**9,
+        **job["overrides"],
+    }
+    cfg = preset_config(job["preset"], ov)
+    out = Path(job["workdir"]) / f"{job['name']}-s{job['seed']}"
+    t0 = time.process_time()
+    trainer = Trainer(cfg, out, quiet=True, log=lambda *a: None)
+    trainer.fit()
+    cpu = time.process_time() - t0
+    g = trainer.sample_net().eval()
+    z = trainer._prior(2500, torch.Generator().manual_seed(10_000 + job["seed"]), device="cpu")
+    with torch.no_grad():
+        x = g(z.to(trainer.device)).cpu()
+    st = mixture_mode_stats(x, trainer.spec.modes, trainer.spec.mode_std)
+    warnings = (
+        [
+            json.loads(ln)["condition"]
+            for ln in (out / "events.jsonl").read_text().splitlines()
+            if ln.strip()
+        ]
+        if (out / "events.jsonl").is_file()
+        else []
+    )
+    return {
+        "dataset": job["dataset"],
+        "config": job["name"],
+        "seed": job["seed"],
+        "cpu_s": cpu,
+        "modes": st["modes"],
+        "modes_strict": st["modes_strict"],
+        "high_quality": st["high_quality"],
+        "reverse_kl": st["reverse_kl"],
+        "min_count": min(st["counts"]),
+        "warnings": warnings,
+    }
+
+
+def jobs_for(args) -> list[dict]:
+    names = args.configs.split(",") if args.configs else [*REMEDIES, "best"]
+    jobs = []
+    for name in names:
+        if name == "best":
+            preset, ov = f"{args.dataset}-best", {}
+        else:
+            if name not in REMEDIES:
+                sys.exit(f"unknown config {name!r}; choose from {', '.join([*REMEDIES, 'best'])}")
+            preset, ov = f"{args.dataset}-vanilla", dict(REMEDIES[name])
+        ov.update(dict(kv.split("=", 1) for kv in args.set))
+        for seed in range(args.seeds):
+            jobs.append(
+                {
+                    "dataset": args.dataset,
+                    "name": name + args.tag,
+                    "preset": preset,
+                    "overrides": ov,
+                    "seed": seed,
+                    "workdir": args.workdir,
+                }
+            )
+    return jobs
+
+
+def _mean_std(v: list[float]) -> tuple[float, float]:
+    m = sum(v) / len(v)
+    return m, math.sqrt(sum((x - m) ** 2 for x in v) / max(len(v) - 1, 1))
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown: one line per (dataset, config), means over seeds, and the target check
+    (every mode >= 20 high-quality samples, >= 97% high quality, reverse KL <= 0.02, <= 60 s)."""
+    out = []
+    for ds in dict.fromkeys(r["dataset"] for r in rows):
+        k = 8 if ds == "ring8" else 25
+        out += [
+            f"\n**{ds}** ({k} modes, 2,500 samples; mean ± std over seeds)\n",
+            (
+                "| config | seeds | modes | strict modes | high quality % | reverse KL | CPU s "
+                "| seeds meeting target |"
+            ),
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, (m, hq, kl) in PUBLISHED.get(ds, {}).items():
+            out.append(f"| {name} | 10 | {m} | | {hq} | {kl} | | |")
+        for cfgname in dict.fromkeys(r["config"] for r in rows if r["dataset"] == ds):
+            rs = [r for r in rows if r["dataset"] == ds and r["config"] == cfgname]
+            cells = []
+            for key, scale, fmt in (
+                ("modes", 1, ".1f"),
+                ("modes_strict", 1, ".1f"),
+                ("high_quality", 100, ".1f"),
+                ("reverse_kl", 1, ".3f"),
+                ("cpu_s", 1, ".0f"),
+            ):
+                m, s = _mean_std([r[key] * scale for r in rs])
+                cells.append(f"{m:{fmt}} ± {s:{fmt}}")
+            ok = sum(
+                r["modes_strict"] == k
+                and r["high_quality"] >= 0.97
+                and r["reverse_kl"] <= 0.02
+                and r["cpu_s"] <= 60
+                for r in rs
+            )
+            out.append(f"| {cfgname} | {len(rs)} | " + " | ".join(cells) + f" | {ok}/{len(rs)} |")
+    return "\n".join(out) + "\n"
+
+
+def count_stacked_modes(trainer, *, n: int, seed: int) -> dict:
+    """Modes of 1,000 and KL to uniform: each channel of n samples classified by the cached MNIST
+    domain classifier (ganforge.metrics.classifier), mode = 100 c_R + 10 c_G + c_B."""
+    import torch
+
+    from ganforge.data.stacked import stacked_mode_stats
+    from ganforge.metrics.classifier import load_or_train
+
+    clf = load_or_train(trainer.data.base)
+    g = trainer.sample_net().eval()
+    z = trainer._prior(n, torch.Generator().manual_seed(20_000 + seed), device="cpu")
+    with torch.no_grad():
+        x = torch.cat([g(c.to(trainer.device)).cpu() for c in z.split(1000)])
+    digits = [clf.predict(x[:, i : i + 1]) for i in range(3)]
+    return stacked_mode_stats(100 * digits[0] + 10 * digits[1] + digits[2])
+
+
+def stacked(args) -> list[dict]:
+    """Stacked MNIST at a fixed CPU budget: steps from a timed probe of 20 steps."""
+    import torch
+
+    from ganforge.data.stacked import STACKED_EVAL_SAMPLES
+    from ganforge.presets import preset_config
+    from ganforge.trainer import Trainer
+
+    torch.set_num_threads(args.threads)
+    rows = []
+    for preset in ("stacked-mnist-dcgan", "stacked-mnist-pacgan"):
+        for seed in range(args.seeds):
+            base = {
+                "data.data_dir": args.data_dir,
+                "train.seed": seed,
+                "train.threads": args.threads,
+                "train.device": "cpu",
+                "train.sample_every": 10**9,
+                "train.checkpoint_every": 10**9,
+            }
+            probe = Trainer(
+                preset_config(preset, {**base, "train.steps": 20}),
+                Path(args.workdir) / "probe",
+                quiet=True,
+                log=lambda *a: None,
+            )
+            t0 = time.process_time()
+            for _ in range(20):
+                probe.train_step()
+            per_step = (time.process_time() - t0) / 20
+            steps = max(100, int(args.budget / per_step * 0.9))
+            cfg = preset_config(preset, {**base, "train.steps": steps, "train.tick": 500})
+            t0 = time.process_time()
+            trainer = Trainer(cfg, Path(args.workdir) / f"{preset}-s{seed}", quiet=True)
+            trainer.fit()
+            cpu = time.process_time() - t0
+            st = count_stacked_modes(trainer, n=STACKED_EVAL_SAMPLES, seed=seed)
+            rows.append(
+                {
+                    "dataset": "stacked",
+                    "config": preset,
+                    "seed": seed,
+                    "steps": steps,
+                    "cpu_s": cpu,
+                    **st,
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", choices=("ring8", "grid25", "stacked"), default="ring8")
+    p.add_argument("--configs", default="", help="comma-separated names (default: all + best)")
+    p.add_argument("--set", action="append", default=[], help="extra override key=value")
+    p.add_argument("--tag", default="", help="suffix for config names (sweeps)")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="stacked: torch threads")
+    p.add_argument("--budget", type=float, default=1800.0, help="stacked: CPU seconds per run")
+    p.add_argument("--data-dir", default="/work/shared/data/mnist")
+    p.add_argument("--workdir", default="/tmp/ganforge-modes")
+    p.add_argument("--out", default=None, help="append result rows (JSON lines) here")
+    p.add_argument("--table", nargs="*", default=None, help="print the markdown table of files")
+    args = p.parse_args(argv)
+    if args.table is not None:
+        rows = [json.loads(ln) for f in args.table for ln in Path(f).read_text().splitlines() if ln]
+        print(table(rows))
+        return 0
+    if args.dataset == "stacked":
+        rows = stacked(args)
+    else:
+        rows = []
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as ex:
+            for row in ex.map(run_one, jobs_for(args)):
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+                if args.out:
+                    with open(args.out, "a") as f:
+                        f.write(json.dumps(row) + "\n")
+        print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

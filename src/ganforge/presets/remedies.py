@@ -1,0 +1,68 @@
+"""Presets of the mode-collapse benchmark (benchmarks/modes.py, docs/modes.md).
+
+Each is (description, dotted overrides of the default Config), like the core presets. The
+`-vanilla` ones are the articles' GAN under the PacGAN protocol (no R1, no EMA), the `-pacgan`
+ones add packing of 4 samples (Lin et al. 2018), and `-best` are the measured best combinations.
+Every remedy is also an ordinary option of any preset (`--set model.pack=4` ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import PRESETS as _CORE
+
+
+def _base(name: str, **extra: Any) -> dict[str, Any]:
+    return {**_CORE[name][1], **extra}
+
+
+_VANILLA = {"loss.r1_gamma": 0.0, "train.ema": 0.0}
+
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ring8-vanilla": (
+        "ring8, the articles' GAN (no R1, no EMA): collapses to a few modes",
+        _base("ring8", **_VANILLA),
+    ),
+    "ring8-pacgan": (
+        "ring8, vanilla GAN with PacGAN4 packing (D judges 4 samples at once)",
+        _base("ring8", **_VANILLA, **{"model.pack": 4}),
+    ),
+    "ring8-best": (
+        "ring8, the benchmark's best: PacGAN2 + R1 0.1 + EMA 0.99 (see docs/modes.md)",
+        _base("ring8", **{"model.pack": 2, "loss.r1_gamma": 0.1, "train.ema": 0.99}),
+    ),
+    "grid25-vanilla": (
+        "grid25, the articles' GAN (no R1, no EMA): misses modes",
+        _base("grid25", **_VANILLA),
+    ),
+    "grid25-pacgan": (
+        "grid25, vanilla GAN with PacGAN4 packing",
+        _base("grid25", **_VANILLA, **{"model.pack": 4}),
+    ),
+    "grid25-best": (
+        "grid25, the benchmark's best: PacGAN2 + R1 0.1 + EMA 0.99 (see docs/modes.md)",
+        _base("grid25", **{"model.pack": 2, "loss.r1_gamma": 0.1, "train.ema": 0.99}),
+    ),
+    "stacked-mnist-dcgan": (
+        "Stacked MNIST (1,000 modes), DCGAN baseline as in PacGAN's Table 4",
+        {
+            "data.dataset": "stacked-mnist",
+            "model.arch": "dcgan",
+            "model.z_dim": 100,
+            "model.z_dist": "normal",
+            "model.base_channels": 32,
+            "model.init": "dcgan",
+            "train.batch_size": 64,
+            "train.steps": 5000,
+            "train.sample_every": 500,
+            "train.checkpoint_every": 1000,
+            "g_opt.lr": 2e-4,
+            "d_opt.lr": 2e-4,
+        },
+    ),
+}
+PRESETS["stacked-mnist-pacgan"] = (
+    "Stacked MNIST, PacDCGAN4: the DCGAN baseline with D judging 4 samples at once",
+    {**PRESETS["stacked-mnist-dcgan"][1], "model.pack": 4},
+)

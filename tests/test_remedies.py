@@ -1,0 +1,230 @@
+"""Mode-collapse remedies: D wrappers (packing, minibatch features, spectral norm), the GAN
+objective's feature matching / unrolled D / instance noise, the presets, and a remedy that beats
+the vanilla GAN on a small budget."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from ganforge.config import ModelConfig
+from ganforge.data import DataSpec
+from ganforge.errors import ConfigError
+from ganforge.metrics import mixture_mode_stats
+from ganforge.nets import build_nets
+from ganforge.nets.remedies import MinibatchDiscrimination, minibatch_stddev, pack
+from ganforge.objectives import PhaseInput, build_objective
+from ganforge.objectives.gan import instance_noise_std
+from ganforge.presets import PRESETS, preset_config
+from ganforge.trainer import Trainer
+
+from .conftest import TINY
+
+POINTS = DataSpec("pts", "points", (2,), num_classes=3)
+IMAGES = DataSpec("img", "image", (1, 8, 8), num_classes=10)
+
+
+def _d(spec=POINTS, **model):
+    torch.manual_seed(0)
+    m = ModelConfig(**{"d_hidden": 16, "g_hidden": 16, "z_dim": 4, **model})
+    return build_nets(m, spec)[1]
+
+
+def test_pack_groups_consecutive_samples_and_rejects_a_ragged_batch():
+    x = torch.arange(16.0).view(8, 2)
+    p = pack(x, 4)
+    assert p.shape == (2, 8)
+    assert torch.equal(p[1], x[4:8].flatten())
+    imgs = torch.randn(6, 1, 8, 8)
+    assert torch.equal(pack(imgs, 2)[0, 1], imgs[1, 0])  # channels of the pack's 2nd member
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        pack(torch.randn(6, 2), 4)
+
+
+def test_minibatch_features_see_the_batch():
+    same = torch.ones(8, 5)
+    assert torch.allclose(minibatch_stddev(same), torch.zeros(8, 1), atol=1e-3)
+    spread = torch.randn(8, 5, generator=torch.Generator().manual_seed(0))
+    assert (minibatch_stddev(spread) > 0.3).all()
+    mb = MinibatchDiscrimination(5, kernels=3, dim=2)
+    h = torch.randn(6, 5, generator=torch.Generator().manual_seed(1))
+    m = (h @ mb.T).view(6, 3, 2)
+    naive = torch.exp(-(m[:, None] - m[None]).abs().sum(-1)).sum(1) - 1  # Salimans et al. 2016
+    assert torch.allclose(mb(h), naive, atol=1e-6)
+    # identical samples: every other sample is at distance 0, so o = N - 1 per kernel
+    assert torch.allclose(mb(torch.ones(6, 5)), torch.full((6, 3), 5.0))
+
+
+@pytest.mark.parametrize("spec", [POINTS, IMAGES], ids=["mlp", "dcgan"])
+def test_remedies_compose_and_keep_the_d_interface(spec):
+    arch = "mlp" if spec.kind == "points" else "dcgan"
+    plain = _d(spec, arch=arch, base_channels=8)
+    d = _d(
+        spec,
+        arch=arch,
+        base_channels=8,
+        pack=2,
+        mbstd=True,
+        minibatch_disc=True,
+        spectral_norm=True,
+        conditional=True,
+    )
+    assert d.num_classes == spec.num_classes
+    x = torch.randn(8, *spec.shape)
+    y = torch.randint(spec.num_classes, (8,))
+    assert d(x, y).shape == (4,)
+    feats = d.features(x)
+    assert feats.shape[0] == 4 and feats.shape[1] > plain.features(x).shape[1]
+    # R1 works through packing: a gradient per real sample
+    xr = x.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(d(xr, y).sum(), xr, create_graph=True)
+    assert g.shape == x.shape and g.abs().sum() > 0
+    assert _d(spec, arch=arch).__class__ is plain.__class__  # no remedy: D returned as is
+
+
+def test_spectral_norm_bounds_every_layer():
+    d = _d(d_hidden=32, spectral_norm=True)
+    for _ in range(30):  # power iteration converges during forwards in train mode
+        d(torch.randn(16, 2))
+    for mod in d.modules():
+        if isinstance(mod, torch.nn.Linear):
+            sigma = torch.linalg.matrix_norm(mod.weight.detach(), ord=2)
+            assert abs(float(sigma) - 1.0) < 0.05
+
+
+def test_trainer_rejects_a_batch_not_divisible_by_the_pack(tmp_path):
+    cfg = preset_config("ring8", {**TINY, "model.pack": 3, "train.steps": 2})
+    with pytest.raises(ConfigError, match="multiple of 3"):
+        Trainer(cfg, tmp_path, quiet=True).fit()
+
+
+def _objective_and_nets(**loss):
+    cfg = preset_config("ring8", {**TINY, **loss})
+    torch.manual_seed(0)
+    from ganforge.data import load_dataset
+
+    spec = load_dataset("ring8").spec
+    g, d, _ = build_nets(cfg.model, spec)
+    return cfg, build_objective(cfg), {"G": g, "D": d}, load_dataset("ring8")
+
+
+def _inp(data, cfg, step=0):
+    gen = torch.Generator().manual_seed(3)
+    return PhaseInput(
+        data.sample(32, gen),
+        torch.randn(32, cfg.model.z_dim, generator=gen),
+        None,
+        step,
+        cfg.train.steps,
+    )
+
+
+def test_feature_matching_replaces_the_adversarial_g_loss():
+    cfg, obj, nets, data = _objective_and_nets(**{"loss.feature_matching": True})
+    terms = obj.compute("G", nets, _inp(data, cfg)).terms
+    assert set(terms) == {"G/fm"} and terms["G/fm"] > 0
+    assert next(p for p in obj.phases if p.name == "G").needs_real
+
+
+def test_unrolled_g_loss_equals_g_loss_against_d_after_k_adam_steps():
+    import copy
+
+    from ganforge import losses
+
+    cfg, obj, nets, data = _objective_and_nets(**{"loss.unrolled_steps": 3})
+    d0 = {k: v.clone() for k, v in nets["D"].state_dict().items()}
+    inp = _inp(data, cfg)
+    unrolled = obj.compute("G", nets, inp).terms["G/adv"]
+    assert all(torch.equal(d0[k], v) for k, v in nets["D"].state_dict().items())  # functional
+    # reference: a copy of D trained 3 steps by torch's Adam (fresh state) on the same batch
+    d_k = copy.deepcopy(nets["D"])
+    opt = torch.optim.Adam(
+        d_k.parameters(), lr=cfg.d_opt.lr, betas=(cfg.d_opt.beta1, cfg.d_opt.beta2)
+    )
+    with torch.no_grad():
+        fake = nets["G"](inp.z)
+    for _ in range(3):
+        opt.zero_grad()
+        sum(losses.d_bce(d_k(inp.real.x), d_k(fake))).backward()
+        opt.step()
+    ref = losses.g_nonsaturating(d_k(fake))
+    assert float(unrolled) == pytest.approx(float(ref), rel=1e-4)
+    assert float(unrolled) != pytest.approx(
+        float(losses.g_nonsaturating(nets["D"](fake))), rel=1e-4
+    )
+    # G's gradient flows through the look-ahead
+    grads = torch.autograd.grad(unrolled, list(nets["G"].parameters()))
+    assert all(torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_instance_noise_anneals_to_zero_and_resumes_exactly():
+    assert instance_noise_std(0.2, 0, 100) == pytest.approx(0.2)
+    assert instance_noise_std(0.2, 50, 100) == pytest.approx(0.1)
+    assert instance_noise_std(0.2, 100, 100) == 0.0
+    cfg, obj, nets, data = _objective_and_nets(**{"loss.instance_noise": 0.5})
+    _, flat, _, _ = _objective_and_nets()
+    early, late = _inp(data, cfg, 0), _inp(data, cfg, cfg.train.steps)
+    noisy = obj.compute("D", nets, early).terms["D/real"]
+    assert float(noisy) != pytest.approx(float(flat.compute("D", nets, early).terms["D/real"]))
+    assert float(obj.compute("D", nets, late).terms["D/real"]) == pytest.approx(
+        float(flat.compute("D", nets, late).terms["D/real"])
+    )
+    state = obj.state_dict()
+    a = obj.compute("D", nets, early).terms["D/real"]
+    _, again, _, _ = _objective_and_nets(**{"loss.instance_noise": 0.5})
+    again.load_state_dict(state)
+    assert torch.equal(again.compute("D", nets, early).terms["D/real"], a)
+
+
+def test_gan_gp_term_when_the_config_asks_for_it():
+    cfg, obj, nets, data = _objective_and_nets()
+    assert "D/gp" not in obj.compute("D", nets, _inp(data, cfg)).terms
+    gp = build_objective(dataclasses.replace(cfg, loss=dataclasses.replace(cfg.loss, gan_gp=10.0)))
+    assert gp.compute("D", nets, _inp(data, cfg)).terms["D/gp"] > 0
+
+
+def test_remedy_presets_resolve():
+    for name in (
+        "ring8-vanilla",
+        "ring8-pacgan",
+        "ring8-best",
+        "grid25-vanilla",
+        "grid25-pacgan",
+        "grid25-best",
+    ):
+        cfg = preset_config(name)
+        assert cfg.train.batch_size % cfg.model.pack == 0
+    assert preset_config("ring8-pacgan").model.pack == 4
+    assert "stacked-mnist-pacgan" in PRESETS
+
+
+def _ring8(tmp_path, **extra):
+    cfg = preset_config(
+        "ring8-vanilla",
+        {
+            "train.steps": 1000,
+            "train.threads": 1,
+            "train.batch_size": 128,
+            "train.tick": 500,
+            "train.sample_every": 10**6,
+            "train.checkpoint_every": 10**6,
+            "train.diagnose": False,
+            **extra,
+        },
+    )
+    t = Trainer(cfg, tmp_path, quiet=True)
+    t.fit()
+    with torch.no_grad():
+        x = t.sample_net().eval()(
+            torch.randn(2500, cfg.model.z_dim, generator=torch.Generator().manual_seed(7))
+        )
+    return mixture_mode_stats(x, t.spec.modes, t.spec.mode_std)
+
+
+@pytest.mark.slow
+def test_a_remedy_beats_the_vanilla_gan_on_a_small_budget(tmp_path):
+    vanilla = _ring8(tmp_path / "vanilla")
+    fixed = _ring8(tmp_path / "fm", **{"loss.feature_matching": True})
+    assert vanilla["modes_strict"] <= 3, vanilla
+    assert fixed["modes_strict"] >= vanilla["modes_strict"] + 3, fixed
+    assert fixed["reverse_kl"] < vanilla["reverse_kl"] - 0.5, (fixed, vanilla)
