@@ -1,17 +1,15 @@
 """Benchmark: every GAN-family variant on MNIST at a fixed CPU budget; writes a Markdown table.
 
 Each variant's `<variant>-mnist` preset (DCGAN nets) trains on one CPU thread for `--seconds`
-of wall time on the MNIST test split (the data on hand), then 2,000 samples are scored against
-2,000 held-out real digits:
-- FD/pca: the Frechet distance (Heusel et al. 2017) in the 32-d PCA space of real digits (a
-  pixel-level stand-in for FID that needs no downloaded network);
-- classes: digit classes with >= 2% of the samples, by a logistic-regression judge trained on the
-  other half of the split (~90% accurate), and the KL of the class histogram to uniform;
-- conf: the judge's mean top probability (digit-likeness);
-- own: the variant's own property: class accuracy of samples asked for class c (cgan, acgan),
-  matched categorical-code accuracy (infogan), else blank.
+of wall time on the MNIST test split (the data on hand); then 2,000 samples of the sampling G
+(EMA when kept) are scored by `ganforge.metrics.evaluate` against 2,000 real digits with the
+evaluation issue's protocol: the cached MNIST domain classifier as feature extractor (FD in its
+feature space, KID x 1e3, precision/recall k=3, classifier Inception Score, classes covered and
+the KL of the class histogram to the real one). The "own" column is the variant's own property
+judged by the same classifier: class accuracy of samples asked for class c (cgan, acgan), the
+categorical code's accuracy after the best code-to-class matching (infogan).
 
-    python benchmarks/family.py --seconds 120 --jobs 8 --out docs/family-benchmark.md
+    python benchmarks/family.py --seconds 120 --jobs 2 --out docs/family.md
 """
 
 from __future__ import annotations
@@ -23,82 +21,78 @@ import sys
 import time
 from pathlib import Path
 
-VARIANTS = ("cgan", "acgan", "infogan", "ebgan", "wgan", "wgan-gp", "lsgan", "hinge")
+VARIANTS = ("gan", "cgan", "acgan", "infogan", "ebgan", "wgan", "wgan-gp", "lsgan", "hinge")
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+N = 2000
 
 
 def run_one(variant: str, seconds: float, data_dir: str, seed: int) -> dict:
+    import tempfile
+
     import numpy as np
     import torch
     from scipy.optimize import linear_sum_assignment
-    from sklearn.decomposition import PCA
-    from sklearn.linear_model import LogisticRegression
 
-    from ganforge.data import load_dataset
-    from ganforge.metrics import class_histogram_stats, frechet_distance_from_features
+    from ganforge.metrics.classifier import load_or_train
+    from ganforge.metrics.evaluate import evaluate
     from ganforge.presets import preset_config
     from ganforge.trainer import Trainer
 
     torch.set_num_threads(1)
-    ds = load_dataset("mnist", data_dir=data_dir, split="test", download=False)
-    x = ds.x.reshape(len(ds.x), -1).numpy()
-    y = ds.y.numpy()
-    judge = LogisticRegression(max_iter=300).fit(x[:5000], y[:5000])
-    real = x[5000:7000]
-    pca = PCA(32, random_state=0).fit(x[5000:])
-    cfg = preset_config(f"{variant}-mnist", {
+    preset = "dcgan-mnist" if variant == "gan" else f"{variant}-mnist"
+    cfg = preset_config(preset, {
         "data.data_dir": data_dir, "data.split": "test", "data.download": False,
         "train.device": "cpu", "train.threads": 1, "train.diagnose": False,
         "train.steps": 10**7, "train.seed": seed})
-    import tempfile
-
     t = Trainer(cfg, tempfile.mkdtemp(), quiet=True)
+    clf = load_or_train(t.data)
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         t.train_step()
         t.step += 1
+    elapsed = time.perf_counter() - start
     g = t.sample_net().eval()
-    n = 2000
-    z = t._prior(n, torch.Generator().manual_seed(1), device="cpu")
+    z = t._prior(N, torch.Generator().manual_seed(1), device="cpu")
     own = None
     with torch.no_grad():
         if t.conditional:
-            cls = torch.arange(n) % 10
+            cls = torch.arange(N) % t.spec.num_classes
             fake = g(z, cls)
         else:
             fake = g(z)
-    f = fake.reshape(n, -1).numpy()
-    pred = judge.predict(f)
     if t.conditional:
-        own = float((pred == cls.numpy()).mean())
+        own = float((clf.predict(fake) == cls).float().mean())
     elif variant == "infogan":
+        pred = clf.predict(fake).numpy()
         counts = np.zeros((10, 10))
         np.add.at(counts, (g.codes(z)[0].numpy(), pred), 1)
         r, c = linear_sum_assignment(-counts)
-        own = float(counts[r, c].sum() / n)
-    hist = class_histogram_stats(torch.as_tensor(pred), 10)
-    return {
-        "variant": variant, "steps": t.step, "seconds": round(time.perf_counter() - start, 1),
-        "fd_pca": frechet_distance_from_features(pca.transform(real), pca.transform(f)),
-        "classes": int((np.bincount(pred, minlength=10) >= 0.02 * n).sum()),
-        "kl_uniform": hist.get("kl_uniform", hist.get("kl", float("nan"))),
-        "conf": float(judge.predict_proba(f).max(1).mean()), "own": own,
-    }
+        own = float(counts[r, c].sum() / N)
+    rep = evaluate(fake, real_dataset=t.data, metrics="fd,kid,pr,is,modes", n=N, n_real=N,
+                   extractor="classifier", seed=seed)
+    return {"variant": variant, "steps": t.step, "seconds": round(elapsed, 1), "own": own,
+            "scores": rep.scores, "extractor": rep.protocol.get("extractor")}
 
 
 def table(rows: list[dict], seconds: float) -> str:
-    lines = [
-        f"| variant | steps in {seconds:g} s | FD/pca (lower is better) | classes >= 2% | "
-        "KL(hist, uniform) | judge conf | own property |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
+    keys = (("fd", "FD", ".1f"), ("kid", "KID x1e3", ".1f"), ("precision", "P", ".2f"),
+            ("recall", "R", ".2f"), ("is", "IS", ".2f"), ("classes", "classes", ".0f"),
+            ("kl", "class KL", ".3f"))
+    head = " | ".join(k[1] for k in keys)
+    lines = [f"| variant | steps in {seconds:g} s | {head} | own property |",
+             "| --- | ---: |" + " ---: |" * len(keys) + " --- |"]
     own_name = {"cgan": "class acc", "acgan": "class acc", "infogan": "code acc"}
     for r in rows:
+        sc = r["scores"]
+        cells = []
+        for key, _, fmt in keys:
+            v = sc.get(key)
+            if v is None:
+                cells.append("")
+            else:
+                cells.append(f"{v * (1e3 if key == 'kid' else 1):{fmt}}")
         own = f"{own_name[r['variant']]} {r['own']:.2f}" if r["own"] is not None else ""
-        lines.append(
-            f"| {r['variant']} | {r['steps']} | {r['fd_pca']:.1f} | {r['classes']} | "
-            f"{r['kl_uniform']:.3f} | {r['conf']:.2f} | {own} |"
-        )
+        lines.append(f"| {r['variant']} | {r['steps']} | " + " | ".join(cells) + f" | {own} |")
     return "\n".join(lines) + "\n"
 
 

@@ -41,15 +41,17 @@ class PlainLoop:
         self.opt_d = make_optimizer(self.d.parameters(), cfg.d_opt)
         self.data, self.B, self.zd = trainer.shard, cfg.train.batch_size, cfg.model.z_dim
         self.uniform = cfg.model.z_dist == "uniform"
+        self.device = trainer.device
         self.gen = torch.Generator().manual_seed(1)
+        self.zgen = torch.Generator(device=self.device).manual_seed(2)
 
     def z(self):
         if self.uniform:
-            return torch.rand(self.B, self.zd, generator=self.gen) * 2 - 1
-        return torch.randn(self.B, self.zd, generator=self.gen)
+            return torch.rand(self.B, self.zd, generator=self.zgen, device=self.device) * 2 - 1
+        return torch.randn(self.B, self.zd, generator=self.zgen, device=self.device)
 
     def step(self) -> None:
-        x = self.data.sample(self.B, self.gen).x
+        x = self.data.sample(self.B, self.gen).x.to(self.device)
         # D step: maximise log D(x) + log(1 - D(G(z)))
         self.opt_d.zero_grad()
         real, fake = self.d(x), self.d(self.g(self.z()).detach())
@@ -65,6 +67,12 @@ class PlainLoop:
         self.opt_g.step()
 
 
+def _sync(device: torch.device) -> None:
+    """Wait for queued GPU work so block timings are wall-clock true."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def bench(preset: str, *, blocks: int, steps: int, data_dir: Path) -> dict:
     cfg = preset_config(preset, {"data.data_dir": str(data_dir), "train.diagnose": False,
                                  "train.steps": blocks * steps})
@@ -75,6 +83,7 @@ def bench(preset: str, *, blocks: int, steps: int, data_dir: Path) -> dict:
         plain.step()
     t_ours, t_plain = [], []
     for _ in range(blocks):
+        _sync(trainer.device)
         t0 = time.perf_counter()
         for _ in range(steps):
             trainer.train_step()
@@ -84,6 +93,7 @@ def bench(preset: str, *, blocks: int, steps: int, data_dir: Path) -> dict:
         t0 = time.perf_counter()
         for _ in range(steps):
             plain.step()
+        _sync(trainer.device)
         t_plain.append(steps / (time.perf_counter() - t0))
     ours, base = statistics.median(t_ours), statistics.median(t_plain)
     return {"preset": preset, "ours": ours, "plain": base, "ratio": ours / base,

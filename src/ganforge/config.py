@@ -96,6 +96,8 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = False  # bfloat16 autocast on CUDA
     ema: float = 0.0  # EMA decay of G's weights; 0 disables
+    lr_schedule: str = "constant"  # constant | linear | cosine: every network's lr over the run
+    lr_final: float = 0.0  # lr at the last step as a fraction of the initial lr (schedules only)
     tick: int = 100  # steps between log lines (the only host syncs)
     sample_every: int = 500
     checkpoint_every: int = 1000
@@ -137,6 +139,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "g_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
     "d_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
     "data.split": ("train", "test", "all"),
+    "train.lr_schedule": ("constant", "linear", "cosine"),
 }
 
 
@@ -279,5 +282,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"loss.label_smoothing: must be in [0, 1), got {lo.label_smoothing}")
     if lo.r1_gamma < 0:
         raise ConfigError(f"loss.r1_gamma: must be >= 0, got {lo.r1_gamma}")
+    if not 0.0 <= t.lr_final <= 1.0:
+        raise ConfigError(f"train.lr_final: must be in [0, 1], got {t.lr_final}")
     if lo.gan_gp < 0:
         raise ConfigError(f"loss.gan_gp: must be >= 0, got {lo.gan_gp}")

@@ -39,6 +39,17 @@ class TrainingDiverged(GanforgeError):
     """A loss became NaN or infinite."""
 
 
+def lr_factor(schedule: str, step: int, total: int, final: float) -> float:
+    """Multiplier of the initial lr at `step` of `total`: 1 throughout for "constant"; from 1 to
+    `final` along a line ("linear") or half a cosine ("cosine", Loshchilov & Hutter 2017)."""
+    if schedule == "constant":
+        return 1.0
+    t = min(max(step / max(total, 1), 0.0), 1.0)
+    if schedule == "linear":
+        return 1.0 - (1.0 - final) * t
+    return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
 def make_optimizer(params, ocfg) -> torch.optim.Optimizer:
     """Adam (betas), SGD (momentum), RMSprop, or the game-aware optimistic Adam and extra-Adam
     (see `ganforge.optim`) for one network, from an OptimConfig."""
@@ -107,6 +118,7 @@ class Trainer:
             for k, net in self.nets.items()
         }
         self.extragradient = {k for k, o in self.opts.items() if hasattr(o, "extrapolate")}
+        self.base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()}
         # callbacks run at ticks: callable(trainer, record) -> dict of extra values (diagnostics,
         # metrics); they must draw randomness only from their own generators
         self.tick_callbacks: list = []
@@ -191,8 +203,18 @@ class Trainer:
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def _set_lr(self) -> None:
+        """Apply the lr schedule; a pure function of the step, so resumes need no extra state."""
+        t = self.cfg.train
+        f = lr_factor(t.lr_schedule, self.step, t.steps, t.lr_final)
+        for k, opt in self.opts.items():
+            for group, base in zip(opt.param_groups, self.base_lr[k]):
+                group["lr"] = base * f
+
     def train_step(self) -> None:
         B = self.cfg.train.batch_size
+        if self.cfg.train.lr_schedule != "constant":
+            self._set_lr()
         for ph in self.objective.phases:
             if self.step % ph.every:
                 continue
