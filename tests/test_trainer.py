@@ -14,7 +14,7 @@ from ganforge.checkpoint import find_checkpoint, load_state
 from ganforge.errors import CheckpointError
 from ganforge.presets import preset_config
 from ganforge.stats import read_jsonl
-from ganforge.trainer import Trainer
+from ganforge.trainer import Trainer, lr_factor
 
 from .conftest import TINY
 
@@ -95,6 +95,26 @@ def test_resume_is_bit_identical_with_ema_and_k_steps(tmp_path):
         assert torch.equal(a, b)
     # the log continues where the checkpoint was, without duplicates
     assert [r["step"] for r in read_jsonl(tmp_path / "half" / "log.jsonl")] == [10, 20, 30, 40, 50, 60]
+
+
+def test_lr_schedules_reach_their_final_fraction():
+    assert [lr_factor("constant", s, 100, 0.0) for s in (0, 50, 100)] == [1.0, 1.0, 1.0]
+    assert [lr_factor("linear", s, 100, 0.1) for s in (0, 50, 100)] == pytest.approx([1, 0.55, 0.1])
+    assert [lr_factor("cosine", s, 100, 0.0) for s in (0, 50, 100)] == pytest.approx([1, 0.5, 0])
+
+
+def test_a_scheduled_run_stopped_and_resumed_matches_an_uninterrupted_one(tmp_path):
+    extra = {"train.lr_schedule": "linear", "train.lr_final": 0.1, "train.steps": 60}
+    full = Trainer(_cfg(**extra), tmp_path / "full", quiet=True)
+    full.fit()
+    assert full.opts["G"].param_groups[0]["lr"] == pytest.approx(full.cfg.g_opt.lr * (0.1 + 0.9 / 60))
+    half = Trainer(_cfg(**extra), tmp_path / "half", quiet=True)
+    half.tick_callbacks.append(lambda t, rec: t.request_stop("test") or {} if t.step == 20 else {})
+    half.fit()
+    assert half.step == 20
+    resumed = Trainer.resume(tmp_path / "half", quiet=True)
+    resumed.fit(resumed=True)
+    _assert_identical(_weights(full), _weights(resumed))
 
 
 def _train_cmd(run, steps, *more):
