@@ -4,7 +4,7 @@ Each variant's `<variant>-mnist` preset (DCGAN nets) trains on one CPU thread fo
 of wall time on the MNIST test split (the data on hand); then 2,000 samples of the sampling G
 (EMA when kept) are scored by `ganforge.metrics.evaluate` against 2,000 real digits with the
 evaluation issue's protocol: the cached MNIST domain classifier as feature extractor (FD in its
-feature space, KID x 1e3, precision/recall k=3, classifier Inception Score, classes covered and
+feature space, KID, precision/recall k=3, classifier Inception Score, classes covered and
 the KL of the class histogram to the real one). The "own" column is the variant's own property
 judged by the same classifier: class accuracy of samples asked for class c (cgan, acgan), the
 categorical code's accuracy after the best code-to-class matching (infogan).
@@ -75,7 +75,7 @@ def run_one(variant: str, seconds: float, data_dir: str, seed: int) -> dict:
 
 
 def table(rows: list[dict], seconds: float) -> str:
-    keys = (("fd", "FD", ".1f"), ("kid", "KID x1e3", ".1f"), ("precision", "P", ".2f"),
+    keys = (("fd", "FD", ".1f"), ("kid", "KID", ".1f"), ("precision", "P", ".2f"),
             ("recall", "R", ".2f"), ("is", "IS", ".2f"), ("classes", "classes", ".0f"),
             ("kl", "class KL", ".3f"))
     head = " | ".join(k[1] for k in keys)
@@ -90,7 +90,7 @@ def table(rows: list[dict], seconds: float) -> str:
             if v is None:
                 cells.append("")
             else:
-                cells.append(f"{v * (1e3 if key == 'kid' else 1):{fmt}}")
+                cells.append(f"{v:{fmt}}")
         own = f"{own_name[r['variant']]} {r['own']:.2f}" if r["own"] is not None else ""
         lines.append(f"| {r['variant']} | {r['steps']} | " + " | ".join(cells) + f" | {own} |")
     return "\n".join(lines) + "\n"

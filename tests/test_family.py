@@ -38,7 +38,8 @@ LEARN = {
 
 @pytest.fixture(scope="module")
 def digit_judge():
-    """A logistic-regression classifier of the 8x8 digits in [-1, 1] (> 90% held out)."""
+    """A logistic-regression classifier of the 8x8 digits in [-1, 1] (> 90% held out). It judges
+    short-run samples; ganforge's CNN domain classifier is stricter on them (see docs/family.md)."""
     from sklearn.datasets import load_digits
     from sklearn.linear_model import LogisticRegression
 
@@ -56,7 +57,7 @@ def _train(tmp_path, preset, **ov):
 
 
 def _judge(clf, x):
-    return clf.predict(x.reshape(len(x), -1).detach().numpy())
+    return clf.predict(torch.as_tensor(x).reshape(len(x), -1).detach().numpy())
 
 
 # ---------------------------------------------------------------- math
@@ -226,7 +227,7 @@ def test_infogan_categorical_code_matches_the_digit_classes(tmp_path, digit_judg
             "g_opt.lr": 5e-4,
             "d_opt.lr": 5e-4,
             "train.ema": 0.99,
-            "train.steps": 1000,
+            "train.steps": 2000,
             "train.tick": 500,
         },
     )
@@ -238,7 +239,7 @@ def test_infogan_categorical_code_matches_the_digit_classes(tmp_path, digit_judg
     np.add.at(counts, (code, pred), 1)
     rows, cols = linear_sum_assignment(-counts)  # best one-to-one matching of codes to classes
     acc = counts[rows, cols].sum() / len(z)
-    assert acc >= 0.5, acc  # chance after matching is about 0.15
+    assert acc >= 0.7, acc  # chance after matching is about 0.15
     # the checkpoint samples through the codes, and `traverse` draws one grid per code
     assert main(["traverse", str(tmp_path), "--out", str(tmp_path / "tr"), "--rows", "3"]) == 0
     assert sorted(p.name for p in (tmp_path / "tr").iterdir()) == [
