@@ -8,7 +8,7 @@ reverse KL, and the CPU seconds of the whole run (process time, diagnostics on, 
 
     python benchmarks/modes.py --dataset ring8 --seeds 10 --jobs 2 --out results-ring8.jsonl
     python benchmarks/modes.py --table results-ring8.jsonl results-grid25.jsonl   # markdown
-    python benchmarks/modes.py --dataset stacked --seeds 3 --data-dir /work/shared/data/mnist
+    python benchmarks/modes.py --dataset stacked --seeds 3 --data-dir ../shared/data/mnist
 
 Stacked MNIST trains `stacked-mnist-dcgan` and `stacked-mnist-pacgan` for a fixed CPU budget
 (`--budget` seconds, train.steps chosen from a timed probe) and counts modes with the stacked
@@ -251,7 +251,8 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--threads", type=int, default=2, help="stacked: torch threads")
     p.add_argument("--budget", type=float, default=1800.0, help="stacked: CPU seconds per run")
-    p.add_argument("--data-dir", default="/work/shared/data/mnist")
+    mnist = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+    p.add_argument("--data-dir", default=str(mnist))
     p.add_argument("--workdir", default="/tmp/ganforge-modes")
     p.add_argument("--out", default=None, help="append result rows (JSON lines) here")
     p.add_argument("--table", nargs="*", default=None, help="print the markdown table of files")
