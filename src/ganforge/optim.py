@@ -12,18 +12,22 @@ both optimizers here converge on it (see ganforge.games and docs/games.md).
   Adam step with the look-ahead gradient. Both calls advance the Adam moments, as in the authors'
   code. Without a preceding `extrapolate()`, `step()` is a plain Adam step.
 
+`make_optimizer` builds any optimizer the config names (Adam, SGD, RMSprop or the two above) and
+`lr_factor` is the learning-rate schedule the trainer applies each step.
+
 All state (moments, step counts, previous direction, saved parameters) is kept in tensors in
 `self.state`, so `state_dict()` / `load_state_dict()` resume exactly, even between the two halves.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 import torch
 from torch.optim import Optimizer
 
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, GanforgeError
 
 
 def _check(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
@@ -148,3 +152,35 @@ class ExtraAdam(Optimizer):
                     p.copy_(backup)
                 p.add_(u, alpha=-group["lr"])
         return loss
+
+
+def lr_factor(schedule: str, step: int, total: int, final: float) -> float:
+    """Multiplier of the initial lr at `step` of `total`: 1 throughout for "constant"; from 1 to
+    `final` along a line ("linear") or half a cosine ("cosine", Loshchilov & Hutter 2017)."""
+    if schedule == "constant":
+        return 1.0
+    t = min(max(step / max(total, 1), 0.0), 1.0)
+    if schedule == "linear":
+        return 1.0 - (1.0 - final) * t
+    return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def make_optimizer(params, ocfg) -> torch.optim.Optimizer:
+    """Adam (betas), SGD (momentum), RMSprop, or the game-aware optimistic Adam and extra-Adam
+    (see `ganforge.optim`) for one network, from an OptimConfig."""
+    if ocfg.name in ("optimistic-adam", "extra-adam"):
+        cls = OptimisticAdam if ocfg.name == "optimistic-adam" else ExtraAdam
+        return cls(params, lr=ocfg.lr, betas=(ocfg.beta1, ocfg.beta2), weight_decay=ocfg.weight_decay)
+    if ocfg.name == "adam":
+        return torch.optim.Adam(
+            params, lr=ocfg.lr, betas=(ocfg.beta1, ocfg.beta2), weight_decay=ocfg.weight_decay
+        )
+    if ocfg.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=ocfg.lr, momentum=ocfg.momentum, weight_decay=ocfg.weight_decay
+        )
+    if ocfg.name == "rmsprop":
+        return torch.optim.RMSprop(
+            params, lr=ocfg.lr, momentum=ocfg.momentum, weight_decay=ocfg.weight_decay
+        )
+    raise GanforgeError(f"unknown optimizer {ocfg.name!r}")

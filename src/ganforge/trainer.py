@@ -31,46 +31,13 @@ from .data import load_dataset
 from .errors import CheckpointError, GanforgeError
 from .nets import build_nets
 from .objectives import PhaseInput, build_objective
+from .optim import lr_factor, make_optimizer
 from .stats import JsonlLog, StatsAccumulator, TensorBoardSink
 from .visuals import save_animation, save_image_grid, save_scatter
 
 
 class TrainingDiverged(GanforgeError):
     """A loss became NaN or infinite."""
-
-
-def lr_factor(schedule: str, step: int, total: int, final: float) -> float:
-    """Multiplier of the initial lr at `step` of `total`: 1 throughout for "constant"; from 1 to
-    `final` along a line ("linear") or half a cosine ("cosine", Loshchilov & Hutter 2017)."""
-    if schedule == "constant":
-        return 1.0
-    t = min(max(step / max(total, 1), 0.0), 1.0)
-    if schedule == "linear":
-        return 1.0 - (1.0 - final) * t
-    return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * t))
-
-
-def make_optimizer(params, ocfg) -> torch.optim.Optimizer:
-    """Adam (betas), SGD (momentum), RMSprop, or the game-aware optimistic Adam and extra-Adam
-    (see `ganforge.optim`) for one network, from an OptimConfig."""
-    if ocfg.name in ("optimistic-adam", "extra-adam"):
-        from .optim import ExtraAdam, OptimisticAdam
-
-        cls = OptimisticAdam if ocfg.name == "optimistic-adam" else ExtraAdam
-        return cls(params, lr=ocfg.lr, betas=(ocfg.beta1, ocfg.beta2), weight_decay=ocfg.weight_decay)
-    if ocfg.name == "adam":
-        return torch.optim.Adam(
-            params, lr=ocfg.lr, betas=(ocfg.beta1, ocfg.beta2), weight_decay=ocfg.weight_decay
-        )
-    if ocfg.name == "sgd":
-        return torch.optim.SGD(
-            params, lr=ocfg.lr, momentum=ocfg.momentum, weight_decay=ocfg.weight_decay
-        )
-    if ocfg.name == "rmsprop":
-        return torch.optim.RMSprop(
-            params, lr=ocfg.lr, momentum=ocfg.momentum, weight_decay=ocfg.weight_decay
-        )
-    raise GanforgeError(f"unknown optimizer {ocfg.name!r}")
 
 
 def load_data(cfg: Config):
