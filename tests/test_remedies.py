@@ -148,7 +148,7 @@ def test_unrolled_g_loss_equals_g_loss_against_d_after_k_adam_steps():
         sum(losses.d_bce(d_k(inp.real.x), d_k(fake))).backward()
         opt.step()
     ref = losses.g_nonsaturating(d_k(fake))
-    assert float(unrolled) == pytest.approx(float(ref), rel=1e-4)
+    assert float(unrolled.detach()) == pytest.approx(float(ref.detach()), rel=1e-4)
     assert float(unrolled) != pytest.approx(
         float(losses.g_nonsaturating(nets["D"](fake))), rel=1e-4
     )
