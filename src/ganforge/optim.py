@@ -60,11 +60,8 @@ def _adam_direction(p: torch.Tensor, state: dict, group: dict) -> torch.Tensor:
     return state["exp_avg"] / (1 - b1**t) / denom
 
 
-class OptimisticAdam(Optimizer):
-    """Optimistic Adam: theta <- theta - lr * (2 u_t - u_{t-1}) with u the Adam direction.
-
-    params: tensors or param groups. lr > 0; betas in [0, 1); eps >= 0; weight_decay: L2 >= 0.
-    """
+class _AdamFamily(Optimizer):
+    """Shared constructor: Adam's hyper-parameters, checked, as the default param group."""
 
     def __init__(
         self,
@@ -78,6 +75,13 @@ class OptimisticAdam(Optimizer):
         super().__init__(
             params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
         )
+
+
+class OptimisticAdam(_AdamFamily):
+    """Optimistic Adam: theta <- theta - lr * (2 u_t - u_{t-1}) with u the Adam direction.
+
+    params: tensors or param groups. lr > 0; betas in [0, 1); eps >= 0; weight_decay: L2 >= 0.
+    """
 
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor] | None = None):
@@ -97,24 +101,11 @@ class OptimisticAdam(Optimizer):
         return loss
 
 
-class ExtraAdam(Optimizer):
+class ExtraAdam(_AdamFamily):
     """Extragradient with Adam steps: call `extrapolate()`, recompute gradients, then `step()`.
 
     params: tensors or param groups. lr > 0; betas in [0, 1); eps >= 0; weight_decay: L2 >= 0.
     """
-
-    def __init__(
-        self,
-        params: Iterable,
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.5, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 0.0,
-    ) -> None:
-        _check(lr, betas, eps, weight_decay)
-        super().__init__(
-            params, {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
-        )
 
     @torch.no_grad()
     def extrapolate(self) -> None:
