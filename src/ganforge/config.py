@@ -38,7 +38,9 @@ class DataConfig:
 class ModelConfig:
     arch: str = "mlp"
     z_dim: int = 100
-    z_dist: str = "uniform"  # "uniform" on [-1, 1] or "normal"
+    z_dist: str = "uniform"  # "uniform" on [-1, 1], "normal", or "mixture" (see latent.py)
+    z_components: int = 0  # mixture prior: number K of Gaussian components
+    z_component_std: float = 0.1  # mixture prior: std s of each component
     g_hidden: int = 128
     d_hidden: int = 128
     g_depth: int = 1
@@ -131,7 +133,7 @@ class Config:
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "model.d_cond": ("projection", "concat"),
-    "model.z_dist": ("uniform", "normal"),
+    "model.z_dist": ("uniform", "normal", "mixture"),
     "model.d_norm": ("batch", "none"),
     "model.init": ("default", "dcgan"),
     "loss.objective": ("gan",),
@@ -286,3 +288,9 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.lr_final: must be in [0, 1], got {t.lr_final}")
     if lo.gan_gp < 0:
         raise ConfigError(f"loss.gan_gp: must be >= 0, got {lo.gan_gp}")
+    if m.z_dist == "mixture" and m.z_components < 2:
+        raise ConfigError(
+            f"model.z_components: the mixture prior needs at least 2 components, got {m.z_components}"
+        )
+    if not m.z_component_std > 0:
+        raise ConfigError(f"model.z_component_std: must be positive, got {m.z_component_std}")

@@ -13,6 +13,7 @@ from torch import nn
 
 from .checkpoint import find_checkpoint, load_state
 from .errors import CheckpointError, GanforgeError
+from .latent import prior_kwargs, sample_prior
 from .nets import build_generator
 
 
@@ -22,18 +23,18 @@ class SampleGenerator(nn.Module):
     `sample(n)` returns images [n, C, H, W] in [-1, 1] or points [n, D] in data units, on the CPU.
     """
 
-    def __init__(self, net: nn.Module, *, z_dim: int, z_dist: str, data: dict, step: int) -> None:
+    def __init__(self, net: nn.Module, *, z_dim: int, prior: dict, data: dict, step: int) -> None:
         super().__init__()
-        self.net, self.z_dim, self.z_dist, self.data, self.step = net, z_dim, z_dist, data, step
+        self.net, self.z_dim, self.data, self.step = net, z_dim, data, step
+        self.prior_kw = prior  # latent.sample_prior settings
+        self.z_dist = prior["dist"]
 
     @property
     def num_classes(self) -> int:
         return int(getattr(self.net, "num_classes", 0))
 
     def prior(self, n: int, gen: torch.Generator) -> torch.Tensor:
-        if self.z_dist == "uniform":
-            return torch.rand(n, self.z_dim, generator=gen) * 2 - 1
-        return torch.randn(n, self.z_dim, generator=gen)
+        return sample_prior(n, self.z_dim, gen, **self.prior_kw)
 
     @torch.no_grad()
     def sample(
@@ -78,5 +79,5 @@ def load_generator(path: str | Path, *, ema: bool = True, device: str = "cpu") -
         raise CheckpointError(f"{path}: incompatible checkpoint ({str(e).splitlines()[0]})") from None
     net.eval().requires_grad_(False).to(device)
     return SampleGenerator(
-        net, z_dim=model["z_dim"], z_dist=model["z_dist"], data=state["data"], step=state["step"]
+        net, z_dim=model["z_dim"], prior=prior_kwargs(model), data=state["data"], step=state["step"]
     )

@@ -29,6 +29,7 @@ from .checkpoint import find_checkpoint, load_state, save_checkpoint
 from .config import Config, from_dict
 from .data import load_dataset
 from .errors import CheckpointError, GanforgeError
+from .latent import sample_prior
 from .nets import build_nets
 from .objectives import PhaseInput, build_objective
 from .optim import lr_factor, make_optimizer
@@ -120,12 +121,12 @@ class Trainer:
 
     # ---- randomness -------------------------------------------------------------------------
     def _prior(self, n: int, gen: torch.Generator, *, device=None) -> torch.Tensor:
-        """z ~ U[-1, 1]^z_dim or N(0, I), [n, z_dim]."""
-        device = device or self.device
-        shape = (n, self.cfg.model.z_dim)
-        if self.cfg.model.z_dist == "uniform":
-            return torch.rand(shape, generator=gen, device=device) * 2 - 1
-        return torch.randn(shape, generator=gen, device=device)
+        """z ~ p(z), [n, z_dim] (latent.py)."""
+        m = self.cfg.model
+        return sample_prior(
+            n, m.z_dim, gen, dist=m.z_dist, components=m.z_components,
+            component_std=m.z_component_std, device=device or self.device,
+        )
 
     def _rng_state(self) -> dict:
         states = {"data": self.data_gen.get_state(), "z": self.z_gen.get_state()}

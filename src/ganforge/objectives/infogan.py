@@ -57,6 +57,8 @@ class InfoGANObjective(Objective):
             )
         if m.conditional:
             raise ConfigError("loss.objective=infogan: model.conditional must be false")
+        if m.z_dist == "mixture":  # the codes are read from i.i.d. entries of z (split_codes)
+            raise ConfigError("loss.objective=infogan: model.z_dist must be uniform or normal")
         self.cfg, self.k, self.c, self.z_dist = lo, k, c, m.z_dist
         self.d_hidden = m.d_hidden
         self.phases = (Phase("D", ("D", "Q"), repeat=cfg.train.d_steps), Phase("G", ("G", "Q")))
