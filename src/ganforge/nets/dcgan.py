@@ -28,6 +28,12 @@ def _layout(size: int) -> tuple[int, int]:
     return size, n
 
 
+# G's label embedding starts small next to z ~ N(0, I): with nn.Embedding's N(0, 1) the ten label
+# vectors are the strongest input, and G learns one image per label before it learns to use z
+# (measured on the digits: within-class pixel std 0.02 against 0.33 real; 0.19 with this init).
+LABEL_EMBED_STD = 0.1
+
+
 class DCGANGenerator(nn.Module):
     """z [N, z_dim] (and labels y [N]) -> images [N, C, H, H] in [-1, 1]."""
 
@@ -43,6 +49,8 @@ class DCGANGenerator(nn.Module):
         ch = base * 2 ** (n - 1)
         emb = z_dim if num_classes else 0
         self.embed = nn.Embedding(num_classes, emb) if num_classes else None
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, std=LABEL_EMBED_STD)
         self.project = nn.Sequential(
             nn.Linear(z_dim + emb, ch * self.s0 * self.s0, bias=False),
             nn.Unflatten(1, (ch, self.s0, self.s0)),
@@ -95,6 +103,10 @@ class DCGANDiscriminator(nn.Module):
         feat = ch_in * s0 * s0
         self.out = nn.Linear(feat, 1)
         self.embed = nn.Embedding(num_classes, feat) if num_classes else None
+        if self.embed is not None:
+            # at the scale of the output layer: nn.Embedding's N(0, 1) would make the projection
+            # term ~sqrt(feat) times the realism logit, and G then meets it with one image per class
+            nn.init.normal_(self.embed.weight, std=feat ** -0.5)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The flattened last convolutional features [N, F]."""

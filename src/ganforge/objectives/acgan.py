@@ -60,20 +60,19 @@ class ACGANObjective(Objective):
         if phase == "D":
             with torch.no_grad():
                 fake = g(inp.z, inp.y_fake)
-            x = torch.cat([inp.real.x, fake])
-            logits, h = d(x), d_features(d, x)
-            n = len(inp.real.x)
+            # real and fake in separate passes, as for the plain GAN: with batch norm in D a
+            # mixed batch would share statistics between them
+            cls_real, cls_fake = a(d_features(d, inp.real.x)), a(d_features(d, fake))
             l_real, l_fake = losses.d_bce(
-                logits[:n], logits[n:], real_label=1.0 - self.cfg.label_smoothing
+                d(inp.real.x), d(fake), real_label=1.0 - self.cfg.label_smoothing
             )
-            cls = a(h)
             terms = {
                 "D/real": l_real,
                 "D/fake": l_fake,
-                "D/cls_real": w * F.cross_entropy(cls[:n], inp.real.y),
-                "D/cls_fake": w * F.cross_entropy(cls[n:], inp.y_fake),
+                "D/cls_real": w * F.cross_entropy(cls_real, inp.real.y),
+                "D/cls_fake": w * F.cross_entropy(cls_fake, inp.y_fake),
             }
-            stats = {"D/acc_real": (cls[:n].argmax(1) == inp.real.y).float().mean().detach()}
+            stats = {"D/acc_real": (cls_real.argmax(1) == inp.real.y).float().mean().detach()}
             return PhaseOutput(terms, stats)
         if phase == "G":
             fake = g(inp.z, inp.y_fake)
