@@ -3,7 +3,7 @@
 Each variant's `<variant>-mnist` preset (DCGAN nets) trains on one CPU thread for `--seconds`
 of wall time on the MNIST test split (the data on hand); then 2,000 samples of the sampling G
 (EMA when kept) are scored by `ganforge.metrics.evaluate` against 2,000 real digits with the
-evaluation issue's protocol: the cached MNIST domain classifier as feature extractor (FD in its
+evaluation protocol of docs/metrics.md: the cached MNIST domain classifier as feature extractor (FD in its
 feature space, KID, precision/recall k=3, classifier Inception Score, classes covered and
 the KL of the class histogram to the real one). The "own" column is the variant's own property
 judged by the same classifier: class accuracy of samples asked for class c (cgan, acgan), the

@@ -234,7 +234,7 @@ def test_infogan_categorical_code_matches_the_digit_classes(tmp_path, digits_cla
     np.add.at(counts, (code, pred), 1)
     rows, cols = linear_sum_assignment(-counts)  # best one-to-one matching of codes to classes
     acc = counts[rows, cols].sum() / len(z)
-    # The issue asks 0.7; with ganforge's CNN classifier as the judge this short run measures
+    # The target is 0.7; with ganforge's CNN classifier as the judge this short run measures
     # 0.42-0.64 over seeds (docs/family.md), so the test holds the line it can keep. A code that
     # ignores the class scores about 0.15 after the matching.
     assert acc >= 0.5, acc
