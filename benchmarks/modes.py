@@ -115,7 +115,7 @@ def jobs_for(args) -> list[dict]:
                 sys.exit(f"unknown config {name!r}; choose from {', '.join([*REMEDIES, 'best'])}")
             preset, ov = f"{args.dataset}-vanilla", dict(REMEDIES[name])
         ov.update(dict(kv.split("=", 1) for kv in args.set))
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             jobs.append(
                 {
                     "dataset": args.dataset,
@@ -201,7 +201,7 @@ def stacked(args) -> list[dict]:
     torch.set_num_threads(args.threads)
     rows = []
     for preset in ("stacked-mnist-dcgan", "stacked-mnist-pacgan"):
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             base = {
                 "data.data_dir": args.data_dir,
                 "train.seed": seed,
@@ -248,6 +248,7 @@ def main(argv=None) -> int:
     p.add_argument("--set", action="append", default=[], help="extra override key=value")
     p.add_argument("--tag", default="", help="suffix for config names (sweeps)")
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--first-seed", type=int, default=0, help="extend earlier results: seeds N..")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--threads", type=int, default=2, help="stacked: torch threads")
     p.add_argument("--budget", type=float, default=1800.0, help="stacked: CPU seconds per run")
