@@ -21,14 +21,17 @@ import functools
 
 import torch
 
+from .config import ModelConfig
+
 MIXTURE_SEED = 20170705  # fixed: the means are part of the model definition, not of a run
 
 
 @functools.lru_cache(maxsize=8)
-def mixture_means(z_dim: int, components: int) -> torch.Tensor:
-    """The K fixed component means, [K, z_dim], the same on every call and machine (cached:
-    callers index it, never write to it)."""
-    return torch.randn(components, z_dim, generator=torch.Generator().manual_seed(MIXTURE_SEED))
+def mixture_means(z_dim: int, components: int, device: torch.device | None = None) -> torch.Tensor:
+    """The K fixed component means, [K, z_dim], the same on every call and machine. Cached per
+    device, so the training loop never copies them to the GPU again; callers only index it."""
+    mu = torch.randn(components, z_dim, generator=torch.Generator().manual_seed(MIXTURE_SEED))
+    return mu.to(device) if device is not None else mu
 
 
 def sample_prior(
@@ -50,14 +53,16 @@ def sample_prior(
     if dist == "mixture":
         c = torch.randint(components, (n,), generator=gen, device=device)
         eps = torch.randn(shape, generator=gen, device=device)
-        return mixture_means(z_dim, components).to(eps.device)[c] + component_std * eps
+        return mixture_means(z_dim, components, eps.device)[c] + component_std * eps
     raise ValueError(f"unknown latent prior {dist!r}")
 
 
 def prior_kwargs(model: dict) -> dict:
-    """The prior settings of a saved model config (older checkpoints lack the mixture keys)."""
+    """The prior settings of a saved model config (older checkpoints lack the mixture keys and
+    get the config's defaults)."""
+    d = ModelConfig()
     return {
         "dist": model["z_dist"],
-        "components": model.get("z_components", 0),
-        "component_std": model.get("z_component_std", 0.1),
+        "components": model.get("z_components", d.z_components),
+        "component_std": model.get("z_component_std", d.z_component_std),
     }

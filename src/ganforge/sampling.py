@@ -27,7 +27,10 @@ class SampleGenerator(nn.Module):
         super().__init__()
         self.net, self.z_dim, self.data, self.step = net, z_dim, data, step
         self.prior_kw = prior  # latent.sample_prior settings
-        self.z_dist = prior["dist"]
+
+    @property
+    def z_dist(self) -> str:
+        return self.prior_kw["dist"]
 
     @property
     def num_classes(self) -> int:

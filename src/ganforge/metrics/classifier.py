@@ -128,6 +128,17 @@ def _shift(x: torch.Tensor, s: int, gen: torch.Generator) -> torch.Tensor:
     return pad[idx_n, idx_c, rows, cols]
 
 
+def holdout_split(
+    n: int, settings: ClassifierSettings, gen: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(held-out, training) indices of a labelled set of n: a fixed permutation drawn with `gen`
+    (a fresh one seeded `settings.seed` when None, which reproduces the training run's split)."""
+    gen = gen if gen is not None else torch.Generator().manual_seed(settings.seed)
+    perm = torch.randperm(n, generator=gen)
+    n_hold = max(1, round(n * settings.holdout))
+    return perm[:n_hold], perm[n_hold:]
+
+
 def train_classifier(
     dataset, settings: ClassifierSettings | None = None, *, log=None
 ) -> DomainClassifier:
@@ -142,14 +153,11 @@ def train_classifier(
         raise DataError(f"{dataset.spec.name}: a classifier needs labelled images")
     if x.shape[-1] < 4 or x.shape[-2] < 4:
         raise DataError(f"{dataset.spec.name}: images of {tuple(x.shape[-2:])} are too small")
-    n = len(x)
-    n_hold = max(1, round(n * s.holdout))
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(s.seed)
         gen = torch.Generator().manual_seed(s.seed)
-        perm = torch.randperm(n, generator=gen)
-        hold, train = perm[:n_hold], perm[n_hold:]
+        hold, train = holdout_split(len(x), s, gen)
         net = SmallCNN(tuple(x.shape[1:]), dataset.spec.num_classes)
         opt = torch.optim.Adam(net.parameters(), lr=s.lr)
         per_epoch = (len(train) + s.batch_size - 1) // s.batch_size
@@ -175,7 +183,7 @@ def train_classifier(
         "settings": asdict(s),
         "arch": ARCH_VERSION,
         "n_train": len(train),
-        "n_holdout": n_hold,
+        "n_holdout": len(hold),
         "epochs": epochs,
         "seconds": round(time.perf_counter() - t0, 2),
         "in_shape": list(x.shape[1:]),

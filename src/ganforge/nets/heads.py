@@ -7,6 +7,8 @@
   for images, one-hot features otherwise), the concatenation alternative to projection
   (Mirza & Osindero 2014; Miyato & Koyama 2018 compare the two).
 - `InfoGenerator`: wraps G so that its latent z carries InfoGAN's codes (see `split_codes`).
+- `label_embedding` / `projection_embedding`: the label vectors of a conditional G and of a
+  projection D, at scales that keep the label from drowning z or D's realism logit.
 """
 
 from __future__ import annotations
@@ -16,6 +18,27 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+# G's label embedding starts small next to z ~ N(0, I): with nn.Embedding's N(0, 1) the ten label
+# vectors are G's strongest input, and G learns one image per label before it learns to use z
+# (measured on the digits: within-class pixel std 0.02 against 0.33 real; 0.19 with this init).
+LABEL_EMBED_STD = 0.1
+
+
+def label_embedding(num_classes: int, dim: int) -> nn.Embedding:
+    """G's label vectors [num_classes, dim], drawn from N(0, LABEL_EMBED_STD^2)."""
+    e = nn.Embedding(num_classes, dim)
+    nn.init.normal_(e.weight, std=LABEL_EMBED_STD)
+    return e
+
+
+def projection_embedding(num_classes: int, dim: int) -> nn.Embedding:
+    """A projection D's class vectors (Miyato & Koyama 2018) at the output layer's scale,
+    N(0, 1/dim): with N(0, 1) the class term <embed(y), h> is ~sqrt(dim) times the realism logit,
+    D mostly asks "is this a c?", and G answers with one image per class."""
+    e = nn.Embedding(num_classes, dim)
+    nn.init.normal_(e.weight, std=dim**-0.5)
+    return e
 
 
 def d_features(d: nn.Module, x: torch.Tensor) -> torch.Tensor:

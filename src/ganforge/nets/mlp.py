@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from .dcgan import LABEL_EMBED_STD
+from .heads import label_embedding, projection_embedding
 
 
 def _mlp(sizes: list[int], act: type[nn.Module], **act_kw) -> nn.Sequential:
@@ -42,9 +42,7 @@ class MLPGenerator(nn.Module):
         super().__init__()
         self.z_dim, self.out_shape, self.num_classes = z_dim, tuple(out_shape), num_classes
         emb = hidden if num_classes else 0
-        self.embed = nn.Embedding(num_classes, emb) if num_classes else None
-        if self.embed is not None:
-            nn.init.normal_(self.embed.weight, std=LABEL_EMBED_STD)  # see nets/dcgan.py
+        self.embed = label_embedding(num_classes, emb) if num_classes else None
         self.body = _mlp([z_dim + emb] + [hidden] * depth, nn.ReLU)
         self.out = nn.Linear(hidden, math.prod(out_shape))
         self.out_act = nn.Tanh() if image else nn.Identity()
@@ -72,11 +70,7 @@ class MLPDiscriminator(nn.Module):
         act, kw = (nn.LeakyReLU, {"negative_slope": leaky}) if leaky else (nn.ReLU, {})
         self.body = _mlp([math.prod(in_shape)] + [hidden] * depth, act, **kw)
         self.out = nn.Linear(hidden, 1)
-        self.embed = nn.Embedding(num_classes, hidden) if num_classes else None
-        if self.embed is not None:
-            # at the scale of the output layer: nn.Embedding's N(0, 1) would make the projection
-            # term ~sqrt(hidden) times the realism logit, and G then meets it with one image per class
-            nn.init.normal_(self.embed.weight, std=hidden ** -0.5)
+        self.embed = projection_embedding(num_classes, hidden) if num_classes else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last hidden layer [N, hidden] (used by feature matching and projection)."""
