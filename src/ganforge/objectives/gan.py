@@ -12,12 +12,16 @@ Phase G (D frozen): minimise `G/adv`, the saturating log(1 - D(G(z))) or non-sat
 -log D(G(z)) loss, or with `feature_matching` the term `G/fm` = ||E f(x) - E f(G(z))||^2 on D's
 features (Salimans et al. 2016, Sec. 3.1) in place of `G/adv`.
 
-Unrolled GAN (Metz et al. 2017), `unrolled_steps` = k > 0: `G/adv` is computed against
-D_k, the discriminator after k look-ahead steps on the current batch, taken functionally
-(`torch.func.functional_call`) so the trainer's D and its optimizer are untouched. Each step is
-Adam-like, as in Metz et al.'s experiments: fresh moments, d_opt's lr and betas,
+Unrolled GAN (Metz et al. 2017), `unrolled_steps` = k > 0: G minimises the surrogate
+f_K(theta_G, theta_D) = f(theta_G, theta_D^K) (their Eq. 5), `G/adv` = -(D/real + D/fake) at
+theta_D^K, the discriminator after k look-ahead steps on the current batch. This is the minimax
+value with the real term included, as in the paper (it depends on G through theta_D^K); the
+non-saturating loss at D_K does not stop collapse here (docs/modes.md). The steps are taken
+functionally (`torch.func.functional_call`), so the trainer's D and its optimizer are untouched.
+Each step is Adam-like, as in Metz et al.'s experiments: fresh moments, d_opt's lr and betas,
 theta <- theta - lr * m_hat / (sqrt(v_hat) + 1e-8); the look-ahead uses the BCE terms only (no
-R1/GP) and is differentiated through (create_graph), so G sees how D would react.
+R1/GP) and is differentiated through (create_graph), so G sees how D would react. Metz et al.
+train D ten times slower than G (1e-4 against 1e-3); the benchmark's `unrolled5` does too.
 
 Instance noise (Sonderby et al. 2017; Arjovsky & Bottou 2017): N(0, sigma_t^2) is added to every
 input D sees in phases D and G, with sigma_t = sigma_0 * max(0, 1 - step / total_steps),
@@ -101,8 +105,8 @@ class GANObjective(Objective):
         x = real.x.detach().requires_grad_(True)
         return losses.r1_penalty(_cond(d, x, real.y), x)
 
-    def _unrolled_logits(self, d, real_x, real_y, fake, y_fake) -> torch.Tensor:
-        """Logits of `fake` under D after `unrolled_steps` Adam-like look-ahead steps."""
+    def _unrolled_value(self, d, real_x, real_y, fake, y_fake) -> torch.Tensor:
+        """-(BCE terms) = the GAN value f at D after `unrolled_steps` Adam-like look-ahead steps."""
         o = self.d_opt
         names = [n for n, _ in d.named_parameters()]
         theta = {n: p.detach().requires_grad_(True) for n, p in d.named_parameters()}
@@ -129,7 +133,8 @@ class GANObjective(Objective):
                 m_hat, v_hat = m[n] / (1 - o.beta1**t), v[n] / (1 - o.beta2**t)
                 new[n] = theta[n] - o.lr * m_hat / ((v_hat + 1e-16).sqrt() + 1e-8)
             theta = new
-        return logits(theta, fake, y_fake)
+        l_real, l_fake = losses.d_bce(logits(theta, real_x, real_y), logits(theta, fake, y_fake))
+        return -(l_real + l_fake)
 
     def compute(self, phase, nets, inp: PhaseInput) -> PhaseOutput:
         g, d = nets["G"], nets["D"]
@@ -166,10 +171,9 @@ class GANObjective(Objective):
                 real_feat = d.features(self._noisy(inp.real.x, inp))
                 terms["G/fm"] = feature_matching(real_feat, d.features(fake))
             if c.unrolled_steps > 0:
-                fake_logits = self._unrolled_logits(
+                terms["G/adv"] = self._unrolled_value(
                     d, self._noisy(inp.real.x, inp), inp.real.y, fake, inp.y_fake
                 )
-                terms["G/adv"] = self.g_loss(fake_logits)
             elif not c.feature_matching:
                 terms["G/adv"] = self.g_loss(_cond(d, fake, inp.y_fake))
             return PhaseOutput(terms)
