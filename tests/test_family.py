@@ -212,36 +212,36 @@ def test_conditional_samples_are_judged_as_their_class(
 def test_infogan_categorical_code_matches_the_digit_classes(tmp_path, digits_classifier):
     from scipy.optimize import linear_sum_assignment
 
-    t = _train(
-        tmp_path,
-        "infogan-digits",
-        **{
-            "model.arch": "dcgan",
-            "model.base_channels": 16,
-            "model.init": "dcgan",
-            "g_opt.lr": 5e-4,
-            "d_opt.lr": 5e-4,
-            "train.ema": 0.99,
-            "train.steps": 2000,
-            "train.tick": 500,
-        },
-    )
-    g = t.sample_net().eval()
-    z = torch.rand(1000, t.cfg.model.z_dim, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    with torch.no_grad():
-        code, pred = g.codes(z)[0].numpy(), _judge(digits_classifier, g(z))
-    counts = np.zeros((10, 10))
-    np.add.at(counts, (code, pred), 1)
-    rows, cols = linear_sum_assignment(-counts)  # best one-to-one matching of codes to classes
-    acc = counts[rows, cols].sum() / len(z)
-    # The target is 0.7; with ganforge's CNN classifier as the judge this short run measures
-    # 0.42-0.64 over seeds (docs/family.md), so the test holds the line it can keep. A code that
-    # ignores the class scores about 0.15 after the matching.
-    assert acc >= 0.5, acc
-    # the mutual-information term works: Q reads the code back from G's samples
-    assert read_jsonl(tmp_path / "log.jsonl")[-1]["G/info_acc"] >= 0.9
+    setting = {
+        "model.arch": "dcgan",
+        "model.base_channels": 16,
+        "model.init": "dcgan",
+        "g_opt.lr": 5e-4,
+        "d_opt.lr": 5e-4,
+        "train.ema": 0.99,
+        "train.steps": 2000,
+        "train.tick": 500,
+    }
+    accs = []
+    # A single short run lands anywhere in 0.67-0.83 (docs/family.md), so the 70% is
+    # asserted on the mean over four training seeds, the way the docs report it.
+    for seed in range(4):
+        t = _train(tmp_path / str(seed), "infogan-digits", **setting, **{"train.seed": seed})
+        g = t.sample_net().eval()
+        z = torch.rand(1000, t.cfg.model.z_dim, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        with torch.no_grad():
+            code, pred = g.codes(z)[0].numpy(), _judge(digits_classifier, g(z))
+        counts = np.zeros((10, 10))
+        np.add.at(counts, (code, pred), 1)
+        rows, cols = linear_sum_assignment(-counts)  # best one-to-one matching of codes to classes
+        accs.append(counts[rows, cols].sum() / len(z))
+        # the mutual-information term works: Q reads the code back from G's samples
+        assert read_jsonl(tmp_path / str(seed) / "log.jsonl")[-1]["G/info_acc"] >= 0.9
+    # a code that ignores the class scores about 0.15 after the matching
+    assert np.mean(accs) >= 0.7 and min(accs) >= 0.6, np.round(accs, 3).tolist()
     # the checkpoint samples through the codes, and `traverse` draws one grid per code
-    assert main(["traverse", str(tmp_path), "--out", str(tmp_path / "tr"), "--rows", "3"]) == 0
+    run = tmp_path / "0"
+    assert main(["traverse", str(run), "--out", str(tmp_path / "tr"), "--rows", "3"]) == 0
     assert sorted(p.name for p in (tmp_path / "tr").iterdir()) == [
         "traverse-categorical.png",
         "traverse-continuous-0.png",

@@ -73,6 +73,7 @@ class LossConfig:
     info_categorical: int = 10  # InfoGAN categorical code size (0: none)
     info_continuous: int = 2  # InfoGAN continuous codes
     info_weight: float = 1.0  # InfoGAN mutual-information weight lambda
+    info_code_scale: float = 1.0  # G reads [s * onehot(c), u, noise]; s > 1: c sets the class
     aux_weight: float = 1.0  # AC-GAN class-loss weight
     feature_matching: bool = False  # G matches D's mean features (Salimans et al. 2016)
     unrolled_steps: int = 0  # G looks k steps of D ahead (Metz et al. 2017)

@@ -127,16 +127,30 @@ def split_codes(z: torch.Tensor, *, categorical: int, continuous: int, z_dist: s
 
 
 class InfoGenerator(nn.Module):
-    """G fed [onehot(c), u, noise] built from a prior draw z [N, z_dim] (see `split_codes`).
+    """G fed [s * onehot(c), u, noise] built from a prior draw z [N, z_dim] (see `split_codes`).
+
+    s = `code_scale`. At s = 1 the one-hot is a small part of G's first-layer input next to
+    dozens of noise entries, so G tends to draw the digit class from the noise and the code
+    settles for a style change that Q can still read; a larger s makes the code G's dominant
+    input from the first step, and the class becomes the code's job (docs/family.md).
 
     `forward(z)` samples like any G; `from_codes(c, u, noise)` sets the codes explicitly
     (traversals). Output as the inner G's (images [N, C, H, W] in [-1, 1]).
     """
 
-    def __init__(self, inner: nn.Module, *, categorical: int, continuous: int, z_dist: str) -> None:
+    def __init__(
+        self,
+        inner: nn.Module,
+        *,
+        categorical: int,
+        continuous: int,
+        z_dist: str,
+        code_scale: float = 1.0,
+    ) -> None:
         super().__init__()
         self.net = inner
         self.categorical, self.continuous, self.z_dist = categorical, continuous, z_dist
+        self.code_scale = float(code_scale)
         self.num_classes = 0  # unconditional: the trainer must not feed labels
 
     def codes(self, z: torch.Tensor):
@@ -147,7 +161,8 @@ class InfoGenerator(nn.Module):
     def from_codes(self, c: torch.Tensor, u: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         parts = [u, noise]
         if self.categorical:
-            parts.insert(0, F.one_hot(c, self.categorical).to(noise.dtype))
+            onehot = F.one_hot(c, self.categorical).to(noise.dtype)
+            parts.insert(0, self.code_scale * onehot)
         return self.net(torch.cat(parts, dim=1))
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

@@ -15,13 +15,13 @@ features (Salimans et al. 2016, Sec. 3.1) in place of `G/adv`.
 Unrolled GAN (Metz et al. 2017), `unrolled_steps` = k > 0: G minimises the surrogate
 f_K(theta_G, theta_D) = f(theta_G, theta_D^K) (their Eq. 5), `G/adv` = -(D/real + D/fake) at
 theta_D^K, the discriminator after k look-ahead steps on the current batch. This is the minimax
-value with the real term included, as in the paper (it depends on G through theta_D^K); the
-non-saturating loss at D_K does not stop collapse here (docs/modes.md). The steps are taken
-functionally (`torch.func.functional_call`), so the trainer's D and its optimizer are untouched.
-Each step is Adam-like, as in Metz et al.'s experiments: fresh moments, d_opt's lr and betas,
-theta <- theta - lr * m_hat / (sqrt(v_hat) + 1e-8); the look-ahead uses the BCE terms only (no
-R1/GP) and is differentiated through (create_graph), so G sees how D would react. Metz et al.
-train D ten times slower than G (1e-4 against 1e-3); the benchmark's `unrolled5` does too.
+value with the real term included, as in the paper (it depends on G through theta_D^K). The
+steps are taken functionally (`torch.func.functional_call`), so the trainer's D and its
+optimizer are untouched. Each step is Adam-like, as in Metz et al.'s experiments: fresh moments,
+d_opt's lr and betas, theta <- theta - lr * m_hat / (sqrt(v_hat) + 1e-8); the look-ahead uses
+the BCE terms only (no R1/GP) and is differentiated through (create_graph), so G sees how D
+would react. Metz et al. train D ten times slower than G (1e-4 against 1e-3); the benchmark's
+`unrolled5` does too.
 
 Instance noise (Sonderby et al. 2017; Arjovsky & Bottou 2017): N(0, sigma_t^2) is added to every
 input D sees in phases D and G, with sigma_t = sigma_0 * max(0, 1 - step / total_steps),

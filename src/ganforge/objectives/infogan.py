@@ -3,8 +3,8 @@
 G's input z (the trainer's prior draw, [N, z_dim]) carries the codes: a categorical code of K
 values (`loss.info_categorical`) read as argmax z[:, :K], C continuous codes in [-1, 1]
 (`loss.info_continuous`) from the next C entries, the rest noise (see `nets.heads.split_codes`).
-G sees [onehot(c), u, noise]. A head Q on D's features estimates the codes; the variational
-lower bound L_I = E[log Q(c | G(z, c))] + H(c) <= I(c; G(z, c)) (Chen et al. 2016, Eq. 5) becomes
+G sees [s * onehot(c), u, noise], s = `loss.info_code_scale`. A head Q on D's features estimates
+the codes; the variational lower bound L_I = E[log Q(c | G(z, c))] + H(c) <= I(c; G(z, c)) (Chen et al. 2016, Eq. 5) becomes
   `*/info` = lambda (CE(Q_cat(x), c) + 1/2 ||Q_cont(x) - u||^2)      (unit-variance Gaussian)
 added to the D phase (trains D and Q, as D and Q share layers in the paper) and the G phase
 (trains G and Q), next to the usual BCE / non-saturating terms. lambda = `loss.info_weight`.
@@ -59,12 +59,20 @@ class InfoGANObjective(Objective):
             raise ConfigError("loss.objective=infogan: model.conditional must be false")
         if m.z_dist == "mixture":  # the codes are read from i.i.d. entries of z (split_codes)
             raise ConfigError("loss.objective=infogan: model.z_dist must be uniform or normal")
+        if lo.info_code_scale <= 0:
+            raise ConfigError(f"loss.info_code_scale={lo.info_code_scale}: must be > 0")
         self.cfg, self.k, self.c, self.z_dist = lo, k, c, m.z_dist
+        self.code_scale = lo.info_code_scale
         self.d_hidden = m.d_hidden
         self.phases = (Phase("D", ("D", "Q"), repeat=cfg.train.d_steps), Phase("G", ("G", "Q")))
 
     def build_nets(self, nets, spec):
-        info = {"categorical": self.k, "continuous": self.c, "z_dist": self.z_dist}
+        info = {
+            "categorical": self.k,
+            "continuous": self.c,
+            "z_dist": self.z_dist,
+            "code_scale": self.code_scale,
+        }
         g = nets["G"]
         arch = getattr(g, "arch", None)
         if arch is not None:
