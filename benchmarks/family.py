@@ -29,10 +29,9 @@ N = 2000
 def run_one(variant: str, seconds: float, data_dir: str, seed: int) -> dict:
     import tempfile
 
-    import numpy as np
     import torch
-    from scipy.optimize import linear_sum_assignment
 
+    from ganforge.metrics import code_class_match
     from ganforge.metrics.classifier import load_or_train
     from ganforge.metrics.evaluate import evaluate
     from ganforge.presets import preset_config
@@ -63,11 +62,7 @@ def run_one(variant: str, seconds: float, data_dir: str, seed: int) -> dict:
     if t.conditional:
         own = float((clf.predict(fake) == cls).float().mean())
     elif variant == "infogan":
-        pred = clf.predict(fake).numpy()
-        counts = np.zeros((10, 10))
-        np.add.at(counts, (g.codes(z)[0].numpy(), pred), 1)
-        r, c = linear_sum_assignment(-counts)
-        own = float(counts[r, c].sum() / N)
+        own = code_class_match(g.codes(z)[0], clf.predict(fake), 10)
     rep = evaluate(fake, real_dataset=t.data, metrics="fd,kid,pr,is,modes", n=N, n_real=N,
                    extractor="classifier", seed=seed)
     return {"variant": variant, "steps": t.step, "seconds": round(elapsed, 1), "own": own,

@@ -5,7 +5,12 @@ feature arrays; `modes` counts covered mixture modes or classes. Feature extract
 the CLI build on these and live in their own modules.
 """
 
-from ganforge.metrics.modes import class_histogram_stats, dominant_mode, mixture_mode_stats
+from ganforge.metrics.modes import (
+    class_histogram_stats,
+    code_class_match,
+    dominant_mode,
+    mixture_mode_stats,
+)
 from ganforge.metrics.scores import (
     density_coverage,
     feature_stats,
@@ -18,6 +23,7 @@ from ganforge.metrics.scores import (
 
 __all__ = [
     "class_histogram_stats",
+    "code_class_match",
     "density_coverage",
     "dominant_mode",
     "feature_stats",

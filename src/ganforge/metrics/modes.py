@@ -149,3 +149,19 @@ def dominant_mode(counts) -> int:
     if arr.ndim != 1 or arr.size == 0:
         raise DataError(f"counts: expected a non-empty 1-D list, got shape {arr.shape}")
     return int(np.argmax(arr))
+
+
+def code_class_match(codes, classes, num_classes: int) -> float:
+    """Share of samples whose categorical code equals their class after the best one-to-one
+    matching of codes to classes (Hungarian algorithm on the code x class count matrix), the
+    InfoGAN disentanglement score of Chen et al. 2016, Sec. 7.1. A code that ignores the class
+    scores about the largest class share."""
+    from scipy.optimize import linear_sum_assignment
+
+    _labels(codes, "codes", num_classes), _labels(classes, "classes", num_classes)  # validate
+    c = _to_tensor(codes, "codes", 1).numpy().astype(np.int64)
+    y = _to_tensor(classes, "classes", 1).numpy().astype(np.int64)
+    counts = np.zeros((num_classes, num_classes))
+    np.add.at(counts, (c, y), 1)
+    rows, cols = linear_sum_assignment(-counts)
+    return float(counts[rows, cols].sum() / len(c))

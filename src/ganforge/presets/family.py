@@ -178,3 +178,16 @@ PRESETS["tsgan-ar1"] = (
     "time-series GAN: GRU G and D on AR(1) series (phi 0.8, sigma 0.5), T=32",
     {**_SEQ, "data.dataset": "ar1", "model.arch": "gru"},
 )
+
+# The setting InfoGAN's code-class match is measured in (tests/test_family.py,
+# benchmarks/infogan.py): `infogan-digits` on the DCGAN nets, overrides of that preset.
+INFOGAN_DIGITS_DCGAN = {
+    "model.arch": "dcgan",
+    "model.base_channels": 16,
+    "model.init": "dcgan",
+    "g_opt.lr": 5e-4,
+    "d_opt.lr": 5e-4,
+    "train.ema": 0.99,
+    "train.steps": 2000,
+    "train.tick": 500,
+}
