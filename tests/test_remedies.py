@@ -14,7 +14,7 @@ from ganforge.metrics import mixture_mode_stats
 from ganforge.nets import build_nets
 from ganforge.nets.remedies import MinibatchDiscrimination, minibatch_stddev, pack
 from ganforge.objectives import PhaseInput, build_objective
-from ganforge.objectives.gan import instance_noise_std
+from ganforge.objectives.gan import instance_noise_std, topk_fraction
 from ganforge.presets import PRESETS, preset_config
 from ganforge.trainer import Trainer
 
@@ -176,6 +176,30 @@ def test_instance_noise_anneals_to_zero_and_resumes_exactly():
     _, again, _, _ = _objective_and_nets(**{"loss.instance_noise": 0.5})
     again.load_state_dict(state)
     assert torch.equal(again.compute("D", nets, early).terms["D/real"], a)
+
+
+def test_topk_g_loss_learns_only_from_the_fakes_d_rates_highest():
+    assert topk_fraction(0.5, 0.95, 0) == 1.0
+    assert topk_fraction(0.5, 0.95, 100) == pytest.approx(0.95)
+    assert topk_fraction(0.5, 0.95, 10_000) == 0.5
+    cfg, obj, nets, data = _objective_and_nets(**{"loss.topk": 0.25, "loss.topk_decay": 0.5})
+    inp = _inp(data, cfg, step=1000)  # past the annealing: k = 8 of 32
+    z = inp.z.clone().requires_grad_(True)
+    inp = dataclasses.replace(inp, z=z)
+    loss = obj.compute("G", nets, inp).terms["G/adv"]
+    (grad_z,) = torch.autograd.grad(loss, z)
+    with torch.no_grad():
+        logits = nets["D"](nets["G"](inp.z)).reshape(-1)
+    kept = grad_z.abs().sum(1) > 0
+    assert int(kept.sum()) == 8
+    assert torch.equal(kept, logits >= logits.topk(8).values.min())  # the 8 best, no others
+    assert float(loss.detach()) == pytest.approx(
+        float(torch.nn.functional.softplus(-logits.topk(8).values).mean())
+    )
+    with pytest.raises(ConfigError, match="loss.topk"):
+        preset_config("ring8", {"loss.topk": 0.0})
+    with pytest.raises(ConfigError, match="loss.objective=gan"):
+        preset_config("ring8", {"loss.topk": 0.5, "loss.objective": "wgan-gp"})
 
 
 def test_gan_gp_term_when_the_config_asks_for_it():

@@ -78,6 +78,8 @@ class LossConfig:
     feature_matching: bool = False  # G matches D's mean features (Salimans et al. 2016)
     unrolled_steps: int = 0  # G looks k steps of D ahead (Metz et al. 2017)
     instance_noise: float = 0.0  # std of noise added to D's inputs, annealed to 0
+    topk: float = 1.0  # G learns from its best fraction of fakes, annealed to this; 1 disables
+    topk_decay: float = 0.95  # the kept fraction is multiplied by this every 100 steps
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,17 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.lr_final: must be in [0, 1], got {t.lr_final}")
     if lo.gan_gp < 0:
         raise ConfigError(f"loss.gan_gp: must be >= 0, got {lo.gan_gp}")
+    if not 0.0 < lo.topk <= 1.0 or not 0.0 < lo.topk_decay <= 1.0:
+        raise ConfigError(
+            f"loss.topk={lo.topk}, loss.topk_decay={lo.topk_decay}: both must be in (0, 1]"
+        )
+    if lo.topk < 1.0 and (
+        lo.objective != "gan" or lo.feature_matching or lo.unrolled_steps > 0
+    ):
+        raise ConfigError(
+            "loss.topk < 1 applies to the classic GAN's G/adv: it needs loss.objective=gan, "
+            "without feature matching or unrolling"
+        )
     if m.z_dist == "mixture" and m.z_components < 2:
         raise ConfigError(
             f"model.z_components: the mixture prior needs at least 2 components, got {m.z_components}"

@@ -10,6 +10,8 @@ below is evaluated (numerically stable for any logit).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -104,3 +106,15 @@ def gradient_penalty(
     x_hat = (eps * real_x.detach() + (1.0 - eps) * fake_x.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+
+
+def top_k_logits(fake_logits: torch.Tensor, fraction: float) -> torch.Tensor:
+    """The ceil(fraction * n) largest of n fake logits, the fakes D finds most realistic.
+
+    Top-k training (Sinha et al. 2020, "Top-k Training of GANs: Improving GAN Performance by
+    Throwing Away Bad Samples"): G's loss uses only these, so the gradients of fakes far from the
+    data (which pull G towards the gaps between modes) are dropped.
+    """
+    flat = fake_logits.reshape(-1)
+    k = max(1, math.ceil(fraction * flat.numel()))
+    return flat.topk(k).values

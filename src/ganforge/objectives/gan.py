@@ -23,6 +23,12 @@ the BCE terms only (no R1/GP) and is differentiated through (create_graph), so G
 would react. Metz et al. train D ten times slower than G (1e-4 against 1e-3); the benchmark's
 `unrolled5` does too.
 
+Top-k training (Sinha et al. 2020), `topk` = nu < 1: `G/adv` averages the G loss over the k fakes
+D rates highest only, k / batch = max(nu, gamma^(step / 100)) with gamma = `topk_decay` (the paper
+decays k by gamma per epoch; here an "epoch" is 100 steps, as the point data is an endless stream).
+Fakes far from every mode are the ones D rejects most; their gradients, which pull G into the
+gaps between modes, are dropped. With packing, the k best packs are kept.
+
 Instance noise (Sonderby et al. 2017; Arjovsky & Bottou 2017): N(0, sigma_t^2) is added to every
 input D sees in phases D and G, with sigma_t = sigma_0 * max(0, 1 - step / total_steps),
 annealed linearly to zero. Its noise comes from the objective's own generator, saved with the
@@ -45,6 +51,11 @@ def _cond(net, x, y):
 def instance_noise_std(sigma0: float, step: int, total_steps: int) -> float:
     """sigma_t = sigma0 * max(0, 1 - step / total_steps): linear annealing to 0 at the last step."""
     return float(sigma0) * max(0.0, 1.0 - step / max(int(total_steps), 1))
+
+
+def topk_fraction(nu: float, gamma: float, step: int) -> float:
+    """k / batch = max(nu, gamma^(step / 100)): Sinha et al. 2020 anneal k by gamma per epoch."""
+    return max(float(nu), float(gamma) ** (step / 100))
 
 
 def feature_matching(real_feat: torch.Tensor, fake_feat: torch.Tensor) -> torch.Tensor:
@@ -175,6 +186,10 @@ class GANObjective(Objective):
                     d, self._noisy(inp.real.x, inp), inp.real.y, fake, inp.y_fake
                 )
             elif not c.feature_matching:
-                terms["G/adv"] = self.g_loss(_cond(d, fake, inp.y_fake))
+                logits = _cond(d, fake, inp.y_fake)
+                if c.topk < 1.0:
+                    keep = topk_fraction(c.topk, c.topk_decay, inp.step)
+                    logits = losses.top_k_logits(logits, keep)
+                terms["G/adv"] = self.g_loss(logits)
             return PhaseOutput(terms)
         raise KeyError(phase)
