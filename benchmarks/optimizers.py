@@ -55,11 +55,15 @@ def main() -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(pool.map(run_one, jobs))
     lines = [
-        "# Game-aware optimizers on grid25", "",
-        f"Produced by `python benchmarks/optimizers.py --seeds {args.seeds} --steps {args.steps}`: "
-        "the `grid25` preset with the named optimizer for both G and D (same learning rate and "
-        "betas), 2,500 samples scored with the PacGAN protocol (high quality = within 3 std of a "
-        "mode; strict = modes with at least 20 high-quality samples). Mean (min-max) over seeds.", "",
+        "# Game-aware optimizers on grid25",
+        "",
+        (
+            f"Produced by `python benchmarks/optimizers.py --seeds {args.seeds} --steps {args.steps}`: "
+            "the `grid25` preset with the named optimizer for both G and D (same learning rate and "
+            "betas), 2,500 samples scored with the PacGAN protocol (high quality = within 3 std of a "
+            "mode; strict = modes with at least 20 high-quality samples). Mean (min-max) over seeds."
+        ),
+        "",
         "| R1 gamma | optimizer | modes (of 25) | strict modes | high quality | reverse KL | CPU s/run |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -67,7 +71,7 @@ def main() -> None:
         for o in OPTIMIZERS:
             rs = [r for r in results if r["opt"] == o and r["r1"] == r1]
 
-            def agg(k, fmt):
+            def agg(k, fmt, rs=rs):
                 v = [r[k] for r in rs]
                 return f"{fmt.format(statistics.mean(v))} ({fmt.format(min(v))}-{fmt.format(max(v))})"
 
@@ -76,8 +80,13 @@ def main() -> None:
                    f"{statistics.mean(r['cpu'] for r in rs):.0f} |")
             lines.append(row)
             print(row)
-    lines += ["", "Extra-Adam evaluates every gradient twice (look-ahead, then update), so it costs "
-              "about twice the CPU time of Adam per step; the table compares equal step counts."]
+    lines += [
+        "",
+        (
+            "Extra-Adam evaluates every gradient twice (look-ahead, then update), so it costs "
+            "about twice the CPU time of Adam per step; the table compares equal step counts."
+        ),
+    ]
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

@@ -118,20 +118,27 @@ def main() -> None:
     env = (f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
            f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
     lines = [
-        "# Speed: the trainer against a plain PyTorch loop", "",
-        "Produced by `python benchmarks/speed.py` (median over alternating blocks of steps, same "
-        "nets, data, losses, optimizers and forward passes on both sides; see the script's "
-        "docstring). Ratio > 1 means ganforge is faster.", "",
-        f"Environment: {env}.", "",
+        "# Speed: the trainer against a plain PyTorch loop",
+        "",
+        (
+            "Produced by `python benchmarks/speed.py` (median over alternating blocks of steps, same "
+            "nets, data, losses, optimizers and forward passes on both sides; see the script's "
+            "docstring). Ratio > 1 means ganforge is faster."
+        ),
+        "",
+        f"Environment: {env}.",
+        "",
         "| preset | batch | ganforge steps/s | plain loop steps/s | ratio |",
         "|---|---|---|---|---|",
         *[f"| {r['preset']} | {r['batch']} | {r['ours']:.1f} | {r['plain']:.1f} | {r['ratio']:.2f} |"
           for r in rows],
         "",
-        "Why ganforge can be faster than the tutorial loop: in the D phase the fakes are drawn "
-        "under `no_grad` (no graph through G is built), and in the G phase D's parameters have "
-        "`requires_grad=False`, so their weight gradients are never computed; the loss terms stay "
-        "on the device until a tick.",
+        (
+            "Why ganforge can be faster than the tutorial loop: in the D phase the fakes are drawn "
+            "under `no_grad` (no graph through G is built), and in the G phase D's parameters have "
+            "`requires_grad=False`, so their weight gradients are never computed; the loss terms stay "
+            "on the device until a tick."
+        ),
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")

@@ -84,7 +84,7 @@ def test_python_m_entry_point_has_no_traceback_on_bad_data(tmp_path):
     bad = tmp_path / "broken.csv"
     bad.write_text("1,2\n3,oops\n")
     res = subprocess.run([sys.executable, "-m", "ganforge", "train", "--data", str(bad)],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     assert res.returncode == 2
     assert "broken.csv" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1

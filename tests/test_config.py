@@ -1,5 +1,6 @@
 """Strict config parsing and presets."""
 
+import dataclasses
 import json
 
 import pytest
@@ -64,5 +65,5 @@ def test_set_without_equals_and_unknown_preset():
 
 
 def test_config_is_frozen():
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         Config().train.steps = 3  # type: ignore[misc]

@@ -41,8 +41,8 @@ def _weights(trainer_or_state):
 
 def _assert_identical(a: dict, b: dict):
     assert a.keys() == b.keys()
-    for k in a:
-        assert torch.equal(a[k], b[k]), f"{k} differs"
+    for k, v in a.items():
+        assert torch.equal(v, b[k]), f"{k} differs"
 
 
 def test_d_phase_leaves_g_untouched_and_g_phase_leaves_d_untouched(tmp_path):
@@ -126,7 +126,9 @@ def _train_cmd(run, steps, *more):
 def test_sigkill_mid_training_then_resume_matches_uninterrupted(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     steps = 800
-    ref = subprocess.run(_train_cmd(tmp_path / "ref", steps), env=env, capture_output=True, text=True)
+    ref = subprocess.run(
+        _train_cmd(tmp_path / "ref", steps), env=env, capture_output=True, text=True, check=False
+    )
     assert ref.returncode == 0, ref.stderr
     run = tmp_path / "killed"
     proc = subprocess.Popen(_train_cmd(run, steps), env=env, stdout=subprocess.DEVNULL,
@@ -142,7 +144,7 @@ def test_sigkill_mid_training_then_resume_matches_uninterrupted(tmp_path):
     killed_at = load_state(find_checkpoint(run))["step"]
     assert 0 < killed_at < steps, "the run finished before it could be killed"
     res = subprocess.run([sys.executable, "-m", "ganforge", "train", "--resume", str(run), "--quiet"],
-                         env=env, capture_output=True, text=True)
+                         env=env, capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr
     assert f"at step {killed_at}" in res.stdout
     _assert_identical(_weights(load_state(find_checkpoint(tmp_path / "ref"))),

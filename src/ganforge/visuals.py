@@ -20,8 +20,8 @@ def image_grid(x: torch.Tensor, *, nrow: int | None = None, pad: int = 1, scale:
     """Tile images [N, C, H, W] in [-1, 1] into one uint8 array [H', W', 3] (or [H', W'] for C=1)."""
     x = x.detach().float().cpu().clamp(-1, 1)
     n, c, h, w = x.shape
-    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
-    ncol = int(math.ceil(n / nrow))
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    ncol = math.ceil(n / nrow)
     grid = torch.ones(c, ncol * (h + pad) + pad, nrow * (w + pad) + pad)
     for i in range(n):
         r, col = divmod(i, nrow)

@@ -11,6 +11,7 @@ D adds the projection term <embed(y), h> to its logit (Miyato & Koyama 2018).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -21,7 +22,7 @@ from .heads import label_embedding, projection_embedding
 
 def _mlp(sizes: list[int], act: type[nn.Module], **act_kw) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in itertools.pairwise(sizes):
         layers += [nn.Linear(a, b), act(**act_kw)]
     return nn.Sequential(*layers)
 

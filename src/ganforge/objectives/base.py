@@ -9,6 +9,7 @@ terms, back-propagates, steps the optimizers of the phase's networks and records
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -67,7 +68,7 @@ class Objective:
     """
 
     phases: tuple[Phase, ...] = ()
-    opt_for: dict[str, str] = {}
+    opt_for: ClassVar[dict[str, str]] = {}
 
     def build_nets(self, nets: dict[str, nn.Module], spec) -> dict[str, nn.Module]:
         return {}

@@ -29,8 +29,10 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "seed-mlp-mnist": (
-        "the classic articles' recipe: MLP h=128, z=100 uniform[-1,1], batch 128, Adam defaults, "
-        "non-saturating G loss, on MNIST",
+        (
+            "the classic articles' recipe: MLP h=128, z=100 uniform[-1,1], batch 128, "
+            "Adam defaults, non-saturating G loss, on MNIST"
+        ),
         {
             "data.dataset": "mnist", "model.arch": "mlp", "model.z_dim": 100,
             "model.z_dist": "uniform", "model.g_hidden": 128, "model.d_hidden": 128,
