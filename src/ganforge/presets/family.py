@@ -189,5 +189,7 @@ INFOGAN_DIGITS_DCGAN = {
     "d_opt.lr": 5e-4,
     "train.ema": 0.99,
     "train.steps": 2000,
+    # two D (and Q) steps per G step: code-class match 0.677 against 0.641 over 8 seeds
+    "train.d_steps": 2,
     "train.tick": 500,
 }
