@@ -19,8 +19,13 @@ def _base(name: str, **extra: Any) -> dict[str, Any]:
 
 _VANILLA = {"loss.r1_gamma": 0.0, "train.ema": 0.0}
 # Sharpness (the high-quality share) grew with the learning rate in the ring8 sweep of
-# docs/modes.md (lr 1e-3: 72%, 2e-3: 81%, 4e-3: 89%) while lr decay lowered it (46%).
-_FAST = {"g_opt.lr": 4e-3, "d_opt.lr": 4e-3, "train.steps": 5000}
+# docs/modes.md (lr 1e-3: 72%, 2e-3: 81%, 4e-3: 89%) while lr decay lowered it (46%), and with
+# the number of steps (ring8, seeds 0-2: 5,000 steps ~91%, 20,000 ~96%, 24,000 with R1 0.03 and
+# EMA 0.999 ~97%; grid25, seeds 0-1: 5,000 steps 33%, 10,000 with R1 0.03 82%). The step counts
+# fill the issue's 60-CPU-s budget on the 2-core machine of docs/modes.md. Lazy R1 (every k steps,
+# scaled by k; Karras et al. 2020) pays for more steps: ring8 30,000 in the time of 24,000, grid25
+# 12,000 in that of 10,000, where it also evened out the modes (KL 0.17 -> 0.01, seeds 0-1).
+_FAST = {"g_opt.lr": 4e-3, "d_opt.lr": 4e-3}
 
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "ring8-vanilla": (
@@ -32,8 +37,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         _base("ring8", **_VANILLA, **{"model.pack": 4}),
     ),
     "ring8-best": (
-        "ring8, the benchmark's best: PacGAN2 + R1 0.1 + EMA 0.99 + lr 4e-3, 5000 steps",
-        _base("ring8", **{"model.pack": 2, "loss.r1_gamma": 0.1, "train.ema": 0.99, **_FAST}),
+        "ring8, the benchmark's best: PacGAN2 + lazy R1 0.03 + EMA 0.999 + lr 4e-3, 30000 steps",
+        _base("ring8", **{"model.pack": 2, "loss.r1_gamma": 0.03, "loss.r1_every": 8,
+                          "train.ema": 0.999, "train.steps": 30000, **_FAST}),
     ),
     "grid25-vanilla": (
         "grid25, the articles' GAN (no R1, no EMA): misses modes",
@@ -44,9 +50,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         _base("grid25", **_VANILLA, **{"model.pack": 4}),
     ),
     "grid25-best": (
-        "grid25, the benchmark's best: PacGAN2 + R1 0.1 + EMA 0.99 + lr 4e-3",
-        _base("grid25", **{"model.pack": 2, "loss.r1_gamma": 0.1, "train.ema": 0.99,
-                           "g_opt.lr": 4e-3, "d_opt.lr": 4e-3}),
+        "grid25, the benchmark's best: PacGAN2 + lazy R1 0.03 + EMA 0.99 + lr 4e-3, 12000 steps",
+        _base("grid25", **{"model.pack": 2, "loss.r1_gamma": 0.03, "loss.r1_every": 4,
+                           "train.ema": 0.99, "train.steps": 12000, **_FAST}),
     ),
     "stacked-mnist-dcgan": (
         "Stacked MNIST (1,000 modes), DCGAN baseline as in PacGAN's Table 4",
