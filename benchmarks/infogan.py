@@ -8,6 +8,7 @@ of codes to classes (Hungarian algorithm), and Q's accuracy at reading the code 
 
     python benchmarks/infogan.py                      # scales 1 and 6, seeds 0-3, 2 at a time
     python benchmarks/infogan.py --scales 6 --seeds 8
+    python benchmarks/infogan.py --scales 6 --seeds 8 --set model.d_hidden=512   # a trial
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ def _setting() -> dict:
     }
 
 
-def run_one(job: tuple[float, int]) -> dict:
+def _value(text: str):
+    """A `--set` value: JSON when it parses (numbers, true/false), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def run_one(job: tuple[float, int, dict]) -> dict:
     """Train one (scale, seed) and score its code against the classifier's classes."""
     import torch
 
@@ -45,11 +54,12 @@ def run_one(job: tuple[float, int]) -> dict:
     from ganforge.stats import read_jsonl
     from ganforge.trainer import Trainer
 
-    scale, seed = job
+    scale, seed, extra = job
     torch.set_num_threads(1)
     clf = load_or_train(load_dataset("digits"))
     cfg = preset_config(
-        "infogan-digits", {**_setting(), "train.seed": seed, "loss.info_code_scale": scale}
+        "infogan-digits",
+        {**_setting(), "train.seed": seed, "loss.info_code_scale": scale, **extra},
     )
     with tempfile.TemporaryDirectory() as tmp:
         t = Trainer(cfg, Path(tmp) / "run", quiet=True)
@@ -73,8 +83,13 @@ def main(argv=None) -> int:
     p.add_argument("--scales", default="1,6", help="comma-separated code scales")
     p.add_argument("--seeds", type=int, default=4)
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--set", action="append", default=[], help="extra override key=value (trials)")
     args = p.parse_args(argv)
-    jobs = [(float(s), seed) for s in args.scales.split(",") for seed in range(args.seeds)]
+    bad = [kv for kv in args.set if "=" not in kv]
+    if bad:
+        p.error(f"--set {bad[0]!r}: expected key=value")
+    extra = {k: _value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    jobs = [(float(s), seed, extra) for s in args.scales.split(",") for seed in range(args.seeds)]
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as ex:
         rows = list(ex.map(run_one, jobs))
     for r in rows:
