@@ -213,9 +213,9 @@ def test_conditional_samples_are_judged_as_their_class(
 @pytest.mark.slow
 def test_infogan_categorical_code_matches_the_digit_classes(tmp_path, digits_classifier):
     accs = []
-    # The match is seed- and machine-sensitive (docs/family.md: 0.63-0.71 per run, 0.677 over 8
+    # The match is seed- and machine-sensitive (docs/family.md: 0.54-0.88 per run, 0.695 over 16
     # seeds), so this asserts far above the ~0.15 of a code that ignores the class, not the
-    # issue's 70%, which the mean misses by about 2 points.
+    # issue's 70%, which the mean misses by about half a point.
     for seed in range(4):
         t = _train(
             tmp_path / str(seed), "infogan-digits", **INFOGAN_DIGITS_DCGAN, **{"train.seed": seed}
