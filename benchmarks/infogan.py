@@ -35,14 +35,6 @@ def _setting() -> dict:
     }
 
 
-def _value(text: str):
-    """A `--set` value: JSON when it parses (numbers, true/false), else the string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def run_one(job: tuple[float, int, dict]) -> dict:
     """Train one (scale, seed) and score its code against the classifier's classes."""
     import torch
@@ -59,7 +51,7 @@ def run_one(job: tuple[float, int, dict]) -> dict:
     clf = load_or_train(load_dataset("digits"))
     cfg = preset_config(
         "infogan-digits",
-        {**_setting(), "train.seed": seed, "loss.info_code_scale": scale, **extra},
+        {**_setting(), **extra, "train.seed": seed, "loss.info_code_scale": scale},
     )
     with tempfile.TemporaryDirectory() as tmp:
         t = Trainer(cfg, Path(tmp) / "run", quiet=True)
@@ -75,6 +67,7 @@ def run_one(job: tuple[float, int, dict]) -> dict:
         "seed": seed,
         "match": code_class_match(code, pred, 10),
         "q_acc": float(q_acc),
+        "set": extra,
     }
 
 
@@ -85,10 +78,17 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--set", action="append", default=[], help="extra override key=value (trials)")
     args = p.parse_args(argv)
-    bad = [kv for kv in args.set if "=" not in kv]
-    if bad:
-        p.error(f"--set {bad[0]!r}: expected key=value")
-    extra = {k: _value(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    from ganforge.config import parse_set_args
+    from ganforge.errors import ConfigError
+    from ganforge.presets import preset_config
+
+    try:  # check the overrides once, here, not in every worker
+        extra = parse_set_args(args.set)
+        if {"train.seed", "loss.info_code_scale"} & set(extra):
+            raise ConfigError("--set: use --seeds and --scales for the seed and the code scale")
+        preset_config("infogan-digits", {**_setting(), **extra})
+    except ConfigError as e:
+        p.error(str(e))
     jobs = [(float(s), seed, extra) for s in args.scales.split(",") for seed in range(args.seeds)]
     with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as ex:
         rows = list(ex.map(run_one, jobs))

@@ -2,8 +2,9 @@
 
 For every remedy (on top of the vanilla GAN, `<dataset>-vanilla` preset) and the best
 combination (`<dataset>-best`), train `--seeds` runs, one CPU thread each, `--jobs` at a time, and
-score 2,500 samples of the sampling G (EMA when kept) with `mixture_mode_stats`: modes (>= 1
-high-quality sample, the papers' count), strict modes (>= 20), high-quality share (within 3 std),
+score 2,500 samples (`--samples`) of the sampling G (EMA when kept) with `mixture_mode_stats`:
+modes (>= 1 high-quality sample, the papers' count), strict modes (>= 20 per 2,500 samples),
+high-quality share (within 3 std),
 reverse KL, and the CPU seconds of the whole run (process time, diagnostics on, one snapshot).
 
     python benchmarks/modes.py --dataset ring8 --seeds 10 --jobs 2 --out results-ring8.jsonl
@@ -160,8 +161,17 @@ def table(rows: list[dict]) -> str:
         ]
         for name, (m, hq, kl) in PUBLISHED.get(ds, {}).items():
             out.append(f"| {name} | 10 | {m} | | {hq} | {kl} | | |")
-        for cfgname in dict.fromkeys(r["config"] for r in rows if r["dataset"] == ds):
-            rs = [r for r in rows if r["dataset"] == ds and r["config"] == cfgname]
+        # rows scored on different sample counts are never averaged together
+        groups = dict.fromkeys(
+            (r["config"], r.get("samples", 2500)) for r in rows if r["dataset"] == ds
+        )
+        for cfg_key, n in groups:
+            rs = [
+                r
+                for r in rows
+                if r["dataset"] == ds and r["config"] == cfg_key and r.get("samples", 2500) == n
+            ]
+            cfgname = cfg_key if n == 2500 or "samples" in cfg_key else f"{cfg_key}, {n:,} samples"
             cells = []
             for key, scale, fmt in (
                 ("modes", 1, ".1f"),

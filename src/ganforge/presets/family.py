@@ -191,8 +191,8 @@ INFOGAN_DIGITS_DCGAN = {
     "train.steps": 2000,
     # two D (and Q) steps per G step: code-class match 0.677 against 0.641 over 8 seeds
     "train.d_steps": 2,
-    # Q's hidden layer 512 wide (the paper's is 128): code-class match 0.695 against 0.666 over
-    # 16 seeds, about 0.03 higher in each half of them (docs/family.md)
+    # Q's hidden layer 512 wide, not the digits' 256 (the paper's is 128): code-class match
+    # 0.695 against 0.666 over 16 seeds, about 0.03 higher in each half of them (docs/family.md)
     "model.d_hidden": 512,
     "train.tick": 500,
 }
