@@ -46,6 +46,8 @@ REMEDIES = {
     "topk": {"loss.topk": 0.5},  # Sinha et al. 2020: G learns from its best half of fakes
 }
 
+PAPER_SAMPLES = 2500  # samples scored per run in PacGAN's protocol
+
 PUBLISHED = {  # PacGAN (Lin et al. 2018), Tables 2 and 4: modes / high-quality % / reverse KL
     "ring8": {"GAN (paper)": (6.3, 98.2, 0.45), "PacGAN4 (paper)": (7.8, 95.9, 0.07)},
     "grid25": {"GAN (paper)": (17.3, 94.8, 0.70), "PacGAN4 (paper)": (24.8, 93.6, 0.04)},
@@ -81,12 +83,12 @@ def run_one(job: dict) -> dict:
     trainer.fit()
     cpu = time.process_time() - t0
     g = trainer.sample_net().eval()
-    n = job.get("samples", 2500)
+    n = job["samples"]
     z = trainer._prior(n, torch.Generator().manual_seed(10_000 + job["seed"]), device="cpu")
     with torch.no_grad():
         x = g(z.to(trainer.device)).cpu()
     # the target's ">= 20 high-quality samples of 2,500" per mode, at the same rate for other n
-    strict_min = math.ceil(20 * n / 2500)
+    strict_min = math.ceil(20 * n / PAPER_SAMPLES)
     st = mixture_mode_stats(x, trainer.spec.modes, trainer.spec.mode_std, strict_min=strict_min)
     warnings = (
         [
@@ -149,8 +151,12 @@ def table(rows: list[dict]) -> str:
     out = []
     for ds in dict.fromkeys(r["dataset"] for r in rows):
         k = 8 if ds == "ring8" else 25
-        ns = sorted({r.get("samples", 2500) for r in rows if r["dataset"] == ds})
-        n_txt = " or ".join(f"{n:,}" for n in ns)
+        # rows scored on different sample counts are never averaged together; the label says n
+        groups: dict[tuple[str, int], list[dict]] = {}
+        for r in rows:
+            if r["dataset"] == ds:
+                groups.setdefault((r["config"], r.get("samples", PAPER_SAMPLES)), []).append(r)
+        n_txt = " or ".join(f"{n:,}" for n in sorted({n for _, n in groups}))
         out += [
             f"\n**{ds}** ({k} modes, {n_txt} samples; mean ± std over seeds)\n",
             (
@@ -161,17 +167,8 @@ def table(rows: list[dict]) -> str:
         ]
         for name, (m, hq, kl) in PUBLISHED.get(ds, {}).items():
             out.append(f"| {name} | 10 | {m} | | {hq} | {kl} | | |")
-        # rows scored on different sample counts are never averaged together
-        groups = dict.fromkeys(
-            (r["config"], r.get("samples", 2500)) for r in rows if r["dataset"] == ds
-        )
-        for cfg_key, n in groups:
-            rs = [
-                r
-                for r in rows
-                if r["dataset"] == ds and r["config"] == cfg_key and r.get("samples", 2500) == n
-            ]
-            cfgname = cfg_key if n == 2500 or "samples" in cfg_key else f"{cfg_key}, {n:,} samples"
+        for (cfg_key, n), rs in groups.items():
+            cfgname = cfg_key if n == PAPER_SAMPLES else f"{cfg_key}, {n:,} samples"
             cells = []
             for key, scale, fmt in (
                 ("modes", 1, ".1f"),
@@ -336,7 +333,7 @@ def main(argv=None) -> int:
     p.add_argument(
         "--samples",
         type=int,
-        default=2500,
+        default=PAPER_SAMPLES,
         help="ring8/grid25: samples scored per run (2,500 in the papers; strict modes need 20 per 2,500)",
     )
     p.add_argument("--threads", type=int, default=2, help="stacked: torch threads")
