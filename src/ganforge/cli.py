@@ -116,7 +116,7 @@ def cmd_sample(args) -> int:
     if not out.parent.exists():
         raise GanforgeError(f"--out {out}: folder {out.parent} does not exist")
     g = load_generator(args.run, ema=not args.no_ema)
-    x = g.sample(args.n, seed=args.seed, y=args.class_)
+    x = g.sample(args.n, seed=args.seed, y=args.class_, rejection=not args.no_rejection)
     if out.suffix == ".npy":
         tmp = out.with_name(out.stem + ".tmp.npy")
         np.save(tmp, x.numpy().astype(np.float32))
@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--class", dest="class_", type=int, default=None, help="class for conditional G")
     p.add_argument("--no-ema", action="store_true", help="use the raw G weights, not the EMA")
+    p.add_argument("--no-rejection", action="store_true",
+                   help="G's own points, without the run's rejection sampling (train.drs_steps)")
     sub.add_parser("presets", help="list the presets")
     import importlib
 

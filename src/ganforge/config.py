@@ -110,6 +110,11 @@ class TrainConfig:
     grid_size: int = 64
     threads: int = 0  # torch CPU threads; 0 keeps torch's default
     diagnose: bool = True  # mode-collapse / vanishing-gradient probes at ticks
+    # point data: after the last step, fit a density-ratio net on real vs G's points for
+    # discriminator rejection sampling (rejection.py); 0 disables
+    drs_steps: int = 0
+    drs_freq: float = 14.0  # its Fourier features' frequency std, per std of the real data
+    drs_quantile: float = 0.99  # accept x with prob min(1, exp(R(x) - M)), M this quantile of R
     eval_every: int = 0  # steps between metric evaluations; 0 disables
     eval_metrics: str = ""  # comma-separated metric names for periodic evaluation
     eval_n: int = 2000  # fake and real samples per periodic evaluation
@@ -308,3 +313,8 @@ def validate(cfg: Config) -> None:
         )
     if not m.z_component_std > 0:
         raise ConfigError(f"model.z_component_std: must be positive, got {m.z_component_std}")
+    if t.drs_steps < 0 or not t.drs_freq > 0 or not 0.0 < t.drs_quantile <= 1.0:
+        raise ConfigError(
+            f"train.drs_steps={t.drs_steps}, drs_freq={t.drs_freq}, drs_quantile={t.drs_quantile}:"
+            " need steps >= 0, freq > 0 and quantile in (0, 1]"
+        )

@@ -1,7 +1,8 @@
 """Load a trained generator for sampling, without the trainer, the data or pickle.
 
 `load_generator(path)` reads a checkpoint (or a run folder's latest one), rebuilds G from the
-JSON arch description, and loads the EMA weights when the run kept them.
+JSON arch description, and loads the EMA weights when the run kept them (and the density-ratio
+net R of rejection sampling when the run fitted one).
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ class SampleGenerator(nn.Module):
     `sample(n)` returns images [n, C, H, W] in [-1, 1] or points [n, D] in data units, on the CPU.
     """
 
-    def __init__(self, net: nn.Module, *, z_dim: int, prior: dict, data: dict, step: int) -> None:
+    def __init__(
+        self, net: nn.Module, *, z_dim: int, prior: dict, data: dict, step: int,
+        ratio: nn.Module | None = None, quantile: float = 1.0,
+    ) -> None:
         super().__init__()
         self.net, self.z_dim, self.data, self.step = net, z_dim, data, step
         self.prior_kw = prior  # latent.sample_prior settings
+        # point runs with train.drs_steps: R for discriminator rejection sampling (rejection.py)
+        self.ratio, self.quantile = ratio, quantile
 
     @property
     def z_dist(self) -> str:
@@ -41,12 +47,24 @@ class SampleGenerator(nn.Module):
 
     @torch.no_grad()
     def sample(
-        self, n: int, *, seed: int = 0, y: int | torch.Tensor | None = None, batch_size: int = 1000
+        self, n: int, *, seed: int = 0, y: int | torch.Tensor | None = None, batch_size: int = 1000,
+        rejection: bool = True,
     ) -> torch.Tensor:
-        """n samples from fixed seed; `y` a class index or [n] labels for conditional G."""
+        """n samples from fixed seed; `y` a class index or [n] labels for conditional G.
+
+        A run that fitted R (train.drs_steps) samples through rejection unless `rejection=False`.
+        """
         if n <= 0:
             raise GanforgeError(f"--n must be positive, got {n}")
         gen = torch.Generator().manual_seed(seed)
+        if rejection and self.ratio is not None:
+            from .rejection import rejection_sample
+
+            def fake(k: int) -> torch.Tensor:
+                return self.sample(k, seed=int(torch.randint(2**62, (1,), generator=gen)),
+                                   rejection=False)
+
+            return rejection_sample(fake, self.ratio, n, quantile=self.quantile, gen=gen)[0]
         if y is not None and not self.num_classes:
             raise GanforgeError("this generator is not class-conditional; drop --class")
         if self.num_classes:
@@ -81,6 +99,12 @@ def load_generator(path: str | Path, *, ema: bool = True, device: str = "cpu") -
     except (KeyError, RuntimeError, TypeError) as e:
         raise CheckpointError(f"{path}: incompatible checkpoint ({str(e).splitlines()[0]})") from None
     net.eval().requires_grad_(False).to(device)
+    ratio = None
+    if state.get("ratio") is not None:
+        from .rejection import ratio_from_state
+
+        ratio = ratio_from_state(state["ratio"])
     return SampleGenerator(
-        net, z_dim=model["z_dim"], prior=prior_kwargs(model), data=state["data"], step=state["step"]
+        net, z_dim=model["z_dim"], prior=prior_kwargs(model), data=state["data"], step=state["step"],
+        ratio=ratio, quantile=state["config"]["train"].get("drs_quantile", 1.0),
     )

@@ -28,11 +28,12 @@ from . import __version__, distributed
 from .checkpoint import find_checkpoint, load_state, save_checkpoint
 from .config import Config, from_dict
 from .data import load_dataset
-from .errors import CheckpointError, GanforgeError
+from .errors import CheckpointError, ConfigError, GanforgeError
 from .latent import sample_prior
 from .nets import build_nets
 from .objectives import PhaseInput, build_objective
 from .optim import lr_factor, make_optimizer
+from .rejection import FourierRatio, fit_density_ratio, ratio_from_state, rejection_sample
 from .stats import JsonlLog, StatsAccumulator, TensorBoardSink
 from .visuals import save_animation, save_image_grid, save_scatter
 
@@ -98,6 +99,12 @@ class Trainer:
             from .metrics.training import EvalCallback
 
             self.tick_callbacks.append(EvalCallback(self))
+        self.ratio = None  # rejection.FourierRatio once fitted after the last step (drs_steps)
+        if t.drs_steps and self.spec.kind != "points":
+            raise ConfigError(
+                f"train.drs_steps={t.drs_steps}: rejection sampling is for point data, "
+                f"not {self.spec.name} ({self.spec.kind})"
+            )
         self.ema = None
         if t.ema > 0:
             self.ema = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False)
@@ -296,13 +303,50 @@ class Trainer:
 
     @torch.no_grad()
     def _many_points(self, n: int) -> torch.Tensor:
+        return self.sample_points(n, torch.Generator().manual_seed(self.cfg.train.seed + 54_321))
+
+    @torch.no_grad()
+    def sample_points(self, n: int, gen: torch.Generator, *, rejection: bool = True) -> torch.Tensor:
+        """n points [n, D] on the CPU from the sampling G, through rejection once R is fitted."""
         g = self.sample_net()
         was = g.training
         g.eval()
-        z = self._prior(n, torch.Generator().manual_seed(self.cfg.train.seed + 54_321), device="cpu")
-        x = g(z.to(self.device)).cpu()
+
+        def fake(k: int) -> torch.Tensor:
+            return g(self._prior(k, gen, device="cpu").to(self.device)).float().cpu()
+
+        if rejection and self.ratio is not None:
+            x, _ = rejection_sample(fake, self.ratio, n, quantile=self.cfg.train.drs_quantile,
+                                    gen=gen)
+        else:
+            x = fake(n)
         g.train(was)
         return x
+
+    def fit_ratio(self) -> None:
+        """Fit R on real points vs the sampling G's (rejection.py), on the CPU, seeded by the run."""
+        t = self.cfg.train
+        gen = torch.Generator().manual_seed(t.seed + 77_777)
+        real_std = float(self.data.real_sample(10_000, seed=t.seed).x.float().std())
+        with torch.random.fork_rng(devices=[]):  # R's Fourier matrix and initial weights
+            torch.manual_seed(t.seed + 77_777)
+            self.ratio = FourierRatio(self.spec.shape[0], freq=t.drs_freq / max(real_std, 1e-12))
+        g = self.sample_net()
+        was = g.training
+        g.eval()
+
+        # G's points come from one pool of 100,000 drawn up front: G's forward pass for fresh
+        # batches would cost more than R's own step (3 of 8.6 CPU-s on grid25)
+        with torch.no_grad():
+            pool = torch.cat([g(z.to(self.device)).float().cpu() for z in
+                              self._prior(100_000, gen, device="cpu").split(10_000)])
+        g.train(was)
+        fit_density_ratio(
+            self.ratio,
+            lambda k: self.data.sample(k, gen).x.float(),
+            lambda k: pool[torch.randint(len(pool), (k,), generator=gen)],
+            steps=t.drs_steps,
+        )
 
     def state_dict(self) -> dict:
         return {
@@ -314,6 +358,10 @@ class Trainer:
             "data": data_summary(self.spec),
             "nets": {k: v.state_dict() for k, v in self.nets.items()},
             "ema": self.ema.state_dict() if self.ema is not None else None,
+            "ratio": (
+                {"arch": self.ratio.arch, "state": self.ratio.state_dict()}
+                if self.ratio is not None else None
+            ),
             "opts": {k: v.state_dict() for k, v in self.opts.items()},
             "objective": self.objective.state_dict(),
             "rng": self._rng_state(),
@@ -327,6 +375,8 @@ class Trainer:
                 self.ema.load_state_dict(state["ema"])
             for k, opt in self.opts.items():
                 opt.load_state_dict(state["opts"][k])
+            if state.get("ratio") is not None:
+                self.ratio = ratio_from_state(state["ratio"])
         except (KeyError, RuntimeError, ValueError) as e:
             msg = str(e).splitlines()[0]
             raise CheckpointError(f"checkpoint does not fit this config: {msg}") from None
@@ -385,6 +435,10 @@ class Trainer:
                     grid = self.snapshot() or grid
                 if self.step % t.checkpoint_every == 0 or last:
                     self.checkpoint()
+            if self.cfg.train.drs_steps and self.step == t.steps and not self._stop_requested:
+                self.fit_ratio()  # G is final: R joins the last checkpoint and the last picture
+                grid = self.snapshot() or grid
+                self.checkpoint()
             if self._stop_requested:
                 self.checkpoint()
                 self.log(f"interrupted: checkpoint saved at step {self.step}; "
