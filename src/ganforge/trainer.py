@@ -436,6 +436,9 @@ class Trainer:
                 if self.step % t.checkpoint_every == 0 or last:
                     self.checkpoint()
             if self.cfg.train.drs_steps and self.step == t.steps and not self._stop_requested:
+                if self.is_main and not self.quiet:
+                    self.log(f"fitting the density-ratio net for rejection sampling "
+                             f"({t.drs_steps} steps)")
                 self.fit_ratio()  # G is final: R joins the last checkpoint and the last picture
                 grid = self.snapshot() or grid
                 self.checkpoint()
