@@ -213,9 +213,9 @@ def test_conditional_samples_are_judged_as_their_class(
 @pytest.mark.slow
 def test_infogan_categorical_code_matches_the_digit_classes(tmp_path, digits_classifier):
     accs = []
-    # The match is seed- and machine-sensitive (docs/family.md: 0.54-0.88 per run, 0.695 over 16
-    # seeds), so this asserts far above the ~0.15 of a code that ignores the class, not the
-    # issue's 70%, which the mean misses by about half a point.
+    # The 70% (docs/family.md: 0.833 over 16 seeds, 0.764-0.874 per run; a code that
+    # ignores the class scores about 0.15); runs differ between machines, so a single seed may
+    # dip a little below it
     for seed in range(4):
         t = _train(
             tmp_path / str(seed), "infogan-digits", **INFOGAN_DIGITS_DCGAN, **{"train.seed": seed}
@@ -227,7 +227,7 @@ def test_infogan_categorical_code_matches_the_digit_classes(tmp_path, digits_cla
         accs.append(code_class_match(code, pred, 10))  # best one-to-one code-class matching
         # the mutual-information term works: Q reads the code back from G's samples
         assert read_jsonl(tmp_path / str(seed) / "log.jsonl")[-1]["G/info_acc"] >= 0.9
-    assert np.mean(accs) >= 0.6 and min(accs) >= 0.5, np.round(accs, 3).tolist()
+    assert np.mean(accs) >= 0.7 and min(accs) >= 0.65, np.round(accs, 3).tolist()
     # the checkpoint samples through the codes, and `traverse` draws one grid per code
     run = tmp_path / "0"
     assert main(["traverse", str(run), "--out", str(tmp_path / "tr"), "--rows", "3"]) == 0
