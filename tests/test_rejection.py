@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from ganforge.errors import ConfigError
+from ganforge.errors import ConfigError, GanforgeError
 from ganforge.metrics import mixture_mode_stats
 from ganforge.presets import preset_config
-from ganforge.rejection import FourierRatio, fit_density_ratio, rejection_sample
+from ganforge.rejection import FourierRatio, fit_density_ratio, ratio_from_state, rejection_sample
 from ganforge.sampling import load_generator
 from ganforge.trainer import Trainer
 
@@ -62,15 +62,15 @@ def test_rejection_sample_refuses_what_it_cannot_keep():
     ratio = FourierRatio(2, freq=5.0)
     with pytest.raises(ConfigError, match="quantile"):
         rejection_sample(_bridged(gen), ratio, 10, quantile=0.0, gen=gen)
-    with pytest.raises(ConfigError, match="fewer than 500"):
+    with pytest.raises(ConfigError, match="fewer than 500: train with a lower train.drs_quantile"):
         rejection_sample(_bridged(gen), ratio, 500, quantile=1.0, gen=gen, pool=10, max_draws=2)
 
 
 def test_drs_config_errors_name_the_value(tmp_path):
-    with pytest.raises(ConfigError, match="drs_quantile=0"):
+    with pytest.raises(ConfigError, match="train.drs_quantile: must be in"):
         preset_config("grid25-best", {"train.drs_quantile": 0.0})
     cfg = preset_config("digits", {"train.drs_steps": 10, "train.steps": 2})
-    with pytest.raises(ConfigError, match="train.drs_steps=10: rejection sampling is for point"):
+    with pytest.raises(ConfigError, match="train.drs_steps=10: rejection sampling is for unconditional point"):
         Trainer(cfg, tmp_path / "run", quiet=True)
 
 
@@ -90,8 +90,14 @@ def test_a_run_with_drs_samples_sharper_and_keeps_r_in_its_checkpoint(tmp_path):
     assert kept["high_quality"] > max(0.5, 2 * raw["high_quality"]), (raw, kept)
     assert kept["modes"] >= raw["modes"] - 1
 
+    rng = torch.get_rng_state()
+    ratio_from_state({"arch": t.ratio.arch, "state": t.ratio.state_dict()})
+    assert torch.equal(torch.get_rng_state(), rng)  # rebuilding R spares the caller's RNG
     g = load_generator(tmp_path / "run")  # what `ganforge sample` reads
     assert g.ratio is not None and g.quantile == cfg.train.drs_quantile
+    assert len(list(g.parameters())) == len(list(g.net.parameters()))  # R is not G's weight
+    with pytest.raises(GanforgeError, match="not class-conditional"):
+        g.sample(10, y=3)
     x = torch.randn(16, 2)
     assert torch.equal(g.ratio(x), t.ratio(x))
     again = mixture_mode_stats(g.sample(2500, seed=3), modes, std)
@@ -101,3 +107,8 @@ def test_a_run_with_drs_samples_sharper_and_keeps_r_in_its_checkpoint(tmp_path):
 
     resumed = Trainer.resume(tmp_path / "run", quiet=True, log=lambda *a: None)
     assert torch.equal(resumed.ratio(x), t.ratio(x))
+    # training on drops the R of the old G and fits a new one at the new last step
+    more = Trainer.resume(tmp_path / "run", overrides={"train.steps": 1600}, quiet=True,
+                          log=lambda *a: None)
+    more.fit()
+    assert more.step == 1600 and not torch.equal(more.ratio(x), t.ratio(x))

@@ -313,8 +313,9 @@ def validate(cfg: Config) -> None:
         )
     if not m.z_component_std > 0:
         raise ConfigError(f"model.z_component_std: must be positive, got {m.z_component_std}")
-    if t.drs_steps < 0 or not t.drs_freq > 0 or not 0.0 < t.drs_quantile <= 1.0:
-        raise ConfigError(
-            f"train.drs_steps={t.drs_steps}, drs_freq={t.drs_freq}, drs_quantile={t.drs_quantile}:"
-            " need steps >= 0, freq > 0 and quantile in (0, 1]"
-        )
+    if t.drs_steps < 0:
+        raise ConfigError(f"train.drs_steps: must be >= 0, got {t.drs_steps}")
+    if not t.drs_freq > 0:
+        raise ConfigError(f"train.drs_freq: must be positive, got {t.drs_freq}")
+    if not 0.0 < t.drs_quantile <= 1.0:
+        raise ConfigError(f"train.drs_quantile: must be in (0, 1], got {t.drs_quantile}")

@@ -48,7 +48,8 @@ class FourierRatio(nn.Module):
 def ratio_from_state(state: dict) -> FourierRatio:
     """Rebuild a saved R ({"arch": FourierRatio.arch, "state": its state_dict}), in eval mode."""
     a = state["arch"]
-    ratio = FourierRatio(a["dim"], freq=a["freq"], features=a["features"], hidden=a["hidden"])
+    with torch.random.fork_rng(devices=[]):  # building draws B and weights: spare the caller's RNG
+        ratio = FourierRatio(a["dim"], freq=a["freq"], features=a["features"], hidden=a["hidden"])
     ratio.load_state_dict(state["state"])
     return ratio.eval().requires_grad_(False)
 
@@ -84,6 +85,41 @@ def fit_density_ratio(
     return losses
 
 
+def fit_ratio(
+    generate: Callable[[torch.Tensor], torch.Tensor],
+    prior: Callable[[int, torch.Generator], torch.Tensor],
+    real: Callable[[int, torch.Generator], torch.Tensor],
+    *,
+    dim: int,
+    real_std: float,
+    freq: float,
+    steps: int,
+    seed: int,
+    pool: int = 100_000,
+) -> FourierRatio:
+    """Build R for a frozen G and fit it; returns R in eval mode.
+
+    `generate(z)` maps latents to CPU points [n, dim], `prior(n, gen)` draws latents, `real(n,
+    gen)` real points, all from one generator seeded by `seed`. The Fourier frequencies are `freq`
+    per standard deviation of the real data. G's points come from one pool of `pool` drawn up
+    front: G's forward pass for fresh batches would cost more than R's own step (3 of 8.6 CPU-s
+    on grid25).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # R's Fourier matrix and initial weights
+        torch.manual_seed(seed)
+        ratio = FourierRatio(dim, freq=freq / max(real_std, 1e-12))
+    with torch.no_grad():
+        fakes = torch.cat([generate(z) for z in prior(pool, gen).split(10_000)])
+    fit_density_ratio(
+        ratio,
+        lambda k: real(k, gen),
+        lambda k: fakes[torch.randint(len(fakes), (k,), generator=gen)],
+        steps=steps,
+    )
+    return ratio
+
+
 @torch.no_grad()
 def rejection_sample(
     fake: Callable[[int], torch.Tensor],
@@ -117,7 +153,7 @@ def rejection_sample(
         logit = ratio(x)
     if total < n:
         raise ConfigError(
-            f"rejection sampling kept {total} of {drawn} points, fewer than {n}; "
-            f"lower the quantile ({quantile})"
+            f"rejection sampling kept {total} of {drawn} points, fewer than {n}: train with a "
+            f"lower train.drs_quantile than {quantile}, or sample with --no-rejection"
         )
     return torch.cat(kept)[:n], total / drawn

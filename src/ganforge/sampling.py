@@ -32,7 +32,9 @@ class SampleGenerator(nn.Module):
         self.net, self.z_dim, self.data, self.step = net, z_dim, data, step
         self.prior_kw = prior  # latent.sample_prior settings
         # point runs with train.drs_steps: R for discriminator rejection sampling (rejection.py)
-        self.ratio, self.quantile = ratio, quantile
+        # kept off the module tree: R stays on the CPU when G moves and is not among G's weights
+        object.__setattr__(self, "ratio", ratio)
+        self.quantile = quantile
 
     @property
     def z_dist(self) -> str:
@@ -57,14 +59,6 @@ class SampleGenerator(nn.Module):
         if n <= 0:
             raise GanforgeError(f"--n must be positive, got {n}")
         gen = torch.Generator().manual_seed(seed)
-        if rejection and self.ratio is not None:
-            from .rejection import rejection_sample
-
-            def fake(k: int) -> torch.Tensor:
-                return self.sample(k, seed=int(torch.randint(2**62, (1,), generator=gen)),
-                                   rejection=False)
-
-            return rejection_sample(fake, self.ratio, n, quantile=self.quantile, gen=gen)[0]
         if y is not None and not self.num_classes:
             raise GanforgeError("this generator is not class-conditional; drop --class")
         if self.num_classes:
@@ -74,6 +68,14 @@ class SampleGenerator(nn.Module):
                 if not 0 <= y < self.num_classes:
                     raise GanforgeError(f"--class {y}: must be in 0..{self.num_classes - 1}")
                 y = torch.full((n,), y, dtype=torch.long)
+        if rejection and self.ratio is not None:  # unconditional point runs only (trainer)
+            from .rejection import rejection_sample
+
+            def fake(k: int) -> torch.Tensor:
+                return self.sample(k, seed=int(torch.randint(2**62, (1,), generator=gen)),
+                                   rejection=False)
+
+            return rejection_sample(fake, self.ratio, n, quantile=self.quantile, gen=gen)[0]
         device = next(self.net.parameters()).device
         out = []
         for i in range(0, n, batch_size):

@@ -33,7 +33,7 @@ from .latent import sample_prior
 from .nets import build_nets
 from .objectives import PhaseInput, build_objective
 from .optim import lr_factor, make_optimizer
-from .rejection import FourierRatio, fit_density_ratio, ratio_from_state, rejection_sample
+from .rejection import fit_ratio, ratio_from_state, rejection_sample
 from .stats import JsonlLog, StatsAccumulator, TensorBoardSink
 from .visuals import save_animation, save_image_grid, save_scatter
 
@@ -100,10 +100,10 @@ class Trainer:
 
             self.tick_callbacks.append(EvalCallback(self))
         self.ratio = None  # rejection.FourierRatio once fitted after the last step (drs_steps)
-        if t.drs_steps and self.spec.kind != "points":
+        if t.drs_steps and (self.spec.kind != "points" or cfg.model.conditional):
             raise ConfigError(
-                f"train.drs_steps={t.drs_steps}: rejection sampling is for point data, "
-                f"not {self.spec.name} ({self.spec.kind})"
+                f"train.drs_steps={t.drs_steps}: rejection sampling is for unconditional point "
+                f"data, not {'conditional ' if cfg.model.conditional else ''}{self.spec.name}"
             )
         self.ema = None
         if t.ema > 0:
@@ -324,29 +324,24 @@ class Trainer:
         return x
 
     def fit_ratio(self) -> None:
-        """Fit R on real points vs the sampling G's (rejection.py), on the CPU, seeded by the run."""
+        """Fit R on real points vs the sampling G's (rejection.fit_ratio), seeded by the run."""
         t = self.cfg.train
-        gen = torch.Generator().manual_seed(t.seed + 77_777)
-        real_std = float(self.data.real_sample(10_000, seed=t.seed).x.float().std())
-        with torch.random.fork_rng(devices=[]):  # R's Fourier matrix and initial weights
-            torch.manual_seed(t.seed + 77_777)
-            self.ratio = FourierRatio(self.spec.shape[0], freq=t.drs_freq / max(real_std, 1e-12))
         g = self.sample_net()
         was = g.training
         g.eval()
 
-        # G's points come from one pool of 100,000 drawn up front: G's forward pass for fresh
-        # batches would cost more than R's own step (3 of 8.6 CPU-s on grid25)
-        with torch.no_grad():
-            pool = torch.cat([g(z.to(self.device)).float().cpu() for z in
-                              self._prior(100_000, gen, device="cpu").split(10_000)])
-        g.train(was)
-        fit_density_ratio(
-            self.ratio,
-            lambda k: self.data.sample(k, gen).x.float(),
-            lambda k: pool[torch.randint(len(pool), (k,), generator=gen)],
-            steps=t.drs_steps,
+        def fake(z: torch.Tensor) -> torch.Tensor:
+            return g(z.to(self.device)).float().cpu()
+
+        self.ratio = fit_ratio(
+            fake,
+            lambda k, gen: self._prior(k, gen, device="cpu"),
+            lambda k, gen: self.data.sample(k, gen).x.float(),
+            dim=self.spec.shape[0],
+            real_std=float(self.data.real_sample(10_000, seed=t.seed).x.float().std()),
+            freq=t.drs_freq, steps=t.drs_steps, seed=t.seed + 77_777,
         )
+        g.train(was)
 
     def state_dict(self) -> dict:
         return {
@@ -416,6 +411,8 @@ class Trainer:
         if self.is_main:
             with contextlib.suppress(ValueError):  # not in the main thread
                 old_handler = signal.signal(signal.SIGINT, self._request_stop)
+        if self.step < t.steps:
+            self.ratio = None  # a resumed run trains G further: the R fitted to the old G goes
         start, start_step = time.perf_counter(), self.step
         self._tick_time, self._tick_step = start, self.step
         record: dict = {}
@@ -435,12 +432,16 @@ class Trainer:
                     grid = self.snapshot() or grid
                 if self.step % t.checkpoint_every == 0 or last:
                     self.checkpoint()
-            if self.cfg.train.drs_steps and self.step == t.steps and not self._stop_requested:
-                if self.is_main and not self.quiet:
-                    self.log(f"fitting the density-ratio net for rejection sampling "
-                             f"({t.drs_steps} steps)")
-                self.fit_ratio()  # G is final: R joins the last checkpoint and the last picture
-                grid = self.snapshot() or grid
+            # G is final: R joins the last checkpoint and the last picture; only the main
+            # process samples and saves, so only it fits R (the others wait in checkpoint())
+            if (t.drs_steps and self.step == t.steps and not self._stop_requested
+                    and self.ratio is None):
+                if self.is_main:
+                    if not self.quiet:
+                        self.log(f"fitting the density-ratio net for rejection sampling "
+                                 f"({t.drs_steps} steps)")
+                    self.fit_ratio()
+                    grid = self.snapshot() or grid
                 self.checkpoint()
             if self._stop_requested:
                 self.checkpoint()
