@@ -11,9 +11,10 @@ reverse KL, and the CPU seconds of the whole run (process time, diagnostics on, 
     python benchmarks/modes.py --table results-ring8.jsonl results-grid25.jsonl   # markdown
     python benchmarks/modes.py --dataset stacked --seeds 3 --data-dir ../shared/data/mnist
 
-Stacked MNIST trains `stacked-mnist-dcgan` and `stacked-mnist-pacgan` for a fixed CPU budget
-(`--budget` seconds, train.steps chosen from a timed probe) and counts modes with the stacked
-MNIST domain classifier applied per channel (`count_stacked_modes`), 26,000 samples.
+Stacked MNIST trains `stacked-mnist-<config>` (`--configs dcgan,pacgan,best`; `--set` and `--tag`
+apply too) for a fixed CPU budget (`--budget` seconds, train.steps chosen from a timed probe) and
+counts modes with the stacked MNIST domain classifier applied per channel
+(`count_stacked_modes`), 26,000 samples.
 """
 
 from __future__ import annotations
@@ -276,6 +277,7 @@ def stacked(args) -> list[dict]:
                 "train.device": "cpu",
                 "train.sample_every": 10**9,
                 "train.checkpoint_every": 10**9,
+                **dict(kv.split("=", 1) for kv in args.set),
             }
             probe = Trainer(
                 preset_config(preset, {**base, "train.steps": 20}),
@@ -297,7 +299,7 @@ def stacked(args) -> list[dict]:
             rows.append(
                 {
                     "dataset": "stacked",
-                    "config": preset,
+                    "config": preset + args.tag,
                     "seed": seed,
                     "steps": steps,
                     "budget_s": args.budget,
