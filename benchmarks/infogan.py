@@ -1,7 +1,7 @@
 """InfoGAN on the 8x8 digits: how often the categorical code names the digit class.
 
 For each code scale s (G reads [s * onehot(c), u, noise], `loss.info_code_scale`) and each seed,
-train `infogan-digits` with the DCGAN nets for 2,000 steps (the setting of
+train `infogan-digits` (DCGAN nets, 2,000 steps: the setting of
 tests/test_family.py), draw 1,000 samples, classify them with ganforge's CNN domain classifier,
 and report the share of samples whose code matches the class after the best one-to-one matching
 of codes to classes (Hungarian algorithm), and Q's accuracy at reading the code back.
@@ -23,10 +23,7 @@ from pathlib import Path
 
 
 def _setting() -> dict:
-    from ganforge.presets.family import INFOGAN_DIGITS_DCGAN
-
     return {
-        **INFOGAN_DIGITS_DCGAN,
         "train.threads": 1,
         "train.device": "cpu",
         "train.diagnose": False,

@@ -275,16 +275,24 @@ class Trainer:
     def sample_net(self):
         return self.ema if self.ema is not None else self.nets["G"]
 
+    @contextlib.contextmanager
+    def _sampling_g(self):
+        """The sampling G (EMA if kept) in eval mode, its train/eval mode restored afterwards."""
+        g = self.sample_net()
+        was = g.training
+        g.eval()
+        try:
+            yield g
+        finally:
+            g.train(was)
+
     @torch.no_grad()
     def snapshot(self) -> Path | None:
         """Draw the fixed latents through G (EMA if kept) and write a grid or scatter plot."""
         if not self.is_main:
             return None
-        g = self.sample_net()
-        was_training = g.training
-        g.eval()
-        x = g(self.fixed_z, self.fixed_y) if self.conditional else g(self.fixed_z)
-        g.train(was_training)
+        with self._sampling_g() as g:
+            x = g(self.fixed_z, self.fixed_y) if self.conditional else g(self.fixed_z)
         out = self.run_dir / "samples" / f"step-{self.step:08d}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         if self.spec.kind == "image":
@@ -295,53 +303,37 @@ class Trainer:
             real = self.data.real_sample(8, seed=0).x
             save_sequence_plot(x.cpu(), out, real=real, title=f"{self.spec.name} step {self.step}")
         else:
-            many = self._many_points(2000)
+            many = self.sample_points(2000, torch.Generator().manual_seed(self.cfg.train.seed + 54_321))
             real = self.data.real_sample(2000, seed=0).x[:, :2]
             save_scatter(many[:, :2], out, real=real, modes=self.spec.modes,
                          title=f"{self.spec.name} step {self.step}")
         return out
 
     @torch.no_grad()
-    def _many_points(self, n: int) -> torch.Tensor:
-        return self.sample_points(n, torch.Generator().manual_seed(self.cfg.train.seed + 54_321))
-
-    @torch.no_grad()
     def sample_points(self, n: int, gen: torch.Generator, *, rejection: bool = True) -> torch.Tensor:
         """n points [n, D] on the CPU from the sampling G, through rejection once R is fitted."""
-        g = self.sample_net()
-        was = g.training
-        g.eval()
+        with self._sampling_g() as g:
 
-        def fake(k: int) -> torch.Tensor:
-            return g(self._prior(k, gen, device="cpu").to(self.device)).float().cpu()
+            def fake(k: int) -> torch.Tensor:
+                return g(self._prior(k, gen, device="cpu").to(self.device)).float().cpu()
 
-        if rejection and self.ratio is not None:
-            x, _ = rejection_sample(fake, self.ratio, n, quantile=self.cfg.train.drs_quantile,
-                                    gen=gen)
-        else:
-            x = fake(n)
-        g.train(was)
-        return x
+            if rejection and self.ratio is not None:
+                return rejection_sample(fake, self.ratio, n, quantile=self.cfg.train.drs_quantile,
+                                        gen=gen)[0]
+            return fake(n)
 
     def fit_ratio(self) -> None:
         """Fit R on real points vs the sampling G's (rejection.fit_ratio), seeded by the run."""
         t = self.cfg.train
-        g = self.sample_net()
-        was = g.training
-        g.eval()
-
-        def fake(z: torch.Tensor) -> torch.Tensor:
-            return g(z.to(self.device)).float().cpu()
-
-        self.ratio = fit_ratio(
-            fake,
-            lambda k, gen: self._prior(k, gen, device="cpu"),
-            lambda k, gen: self.data.sample(k, gen).x.float(),
-            dim=self.spec.shape[0],
-            real_std=float(self.data.real_sample(10_000, seed=t.seed).x.float().std()),
-            freq=t.drs_freq, steps=t.drs_steps, seed=t.seed + 77_777,
-        )
-        g.train(was)
+        with self._sampling_g() as g:
+            self.ratio = fit_ratio(
+                lambda z: g(z.to(self.device)).float().cpu(),
+                lambda k, gen: self._prior(k, gen, device="cpu"),
+                lambda k, gen: self.data.sample(k, gen).x.float(),
+                dim=self.spec.shape[0],
+                real_std=float(self.data.real_sample(10_000, seed=t.seed).x.float().std()),
+                freq=t.drs_freq, steps=t.drs_steps, seed=t.seed + 77_777,
+            )
 
     def state_dict(self) -> dict:
         return {
@@ -428,21 +420,18 @@ class Trainer:
                 last = self.step == t.steps
                 if self.step % t.tick == 0 or last:
                     record = self._tick(bar)
-                if self.step % t.sample_every == 0 or last:
-                    grid = self.snapshot() or grid
-                if self.step % t.checkpoint_every == 0 or last:
-                    self.checkpoint()
-            # G is final: R joins the last checkpoint and the last picture; only the main
-            # process samples and saves, so only it fits R (the others wait in checkpoint())
-            if (t.drs_steps and self.step == t.steps and not self._stop_requested
-                    and self.ratio is None):
-                if self.is_main:
+                # G is final: R (rejection sampling) joins the last picture and checkpoint; only
+                # the main process samples and saves, so only it fits R
+                if last and t.drs_steps and self.ratio is None and self.is_main \
+                        and not self._stop_requested:
                     if not self.quiet:
                         self.log(f"fitting the density-ratio net for rejection sampling "
                                  f"({t.drs_steps} steps)")
                     self.fit_ratio()
+                if self.step % t.sample_every == 0 or last:
                     grid = self.snapshot() or grid
-                self.checkpoint()
+                if self.step % t.checkpoint_every == 0 or last:
+                    self.checkpoint()
             if self._stop_requested:
                 self.checkpoint()
                 self.log(f"interrupted: checkpoint saved at step {self.step}; "

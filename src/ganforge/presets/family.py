@@ -56,9 +56,9 @@ _MNIST = {
     **_opt(lr=2e-4, beta1=0.5),
 }
 
-# InfoGAN on the digits: the DCGAN nets and what lifted the code-class match (tests/test_family.py
-# and benchmarks/infogan.py measure `infogan-digits`, these overrides included).
-INFOGAN_DIGITS_DCGAN = {
+# InfoGAN on the digits (`infogan-digits`, measured by tests/test_family.py and
+# benchmarks/infogan.py): the DCGAN nets and what lifted the code-class match.
+_INFOGAN_DIGITS = {
     **_DIGITS_CONV,
     "model.base_channels": 16,
     "train.steps": 2000,
@@ -114,7 +114,7 @@ _VARIANTS: dict[str, tuple] = {
         # MNIST keeps x1: at x6 the 200-s run of docs/family.md lost all recall (FD 363 vs 96);
         # minibatch discrimination: code accuracy 0.69 against 0.43, FD 12 against 43 (200 s)
         {"model.z_dim": 74, "loss.info_code_scale": 1.0, "model.minibatch_disc": True},
-        INFOGAN_DIGITS_DCGAN,
+        _INFOGAN_DIGITS,
     ),
     "ebgan": (
         (
