@@ -8,7 +8,13 @@ import torch
 from ganforge.errors import ConfigError, GanforgeError
 from ganforge.metrics import mixture_mode_stats
 from ganforge.presets import preset_config
-from ganforge.rejection import FourierRatio, fit_density_ratio, ratio_from_state, rejection_sample
+from ganforge.rejection import (
+    FourierRatio,
+    calibrate_density_ratio,
+    fit_density_ratio,
+    ratio_from_state,
+    rejection_sample,
+)
 from ganforge.sampling import load_generator
 from ganforge.trainer import Trainer
 
@@ -57,6 +63,35 @@ def test_rejection_removes_the_bridge_and_rebalances_the_modes():
     assert 0.05 < rate < 0.9
 
 
+def _wide(gen):
+    """A 'generator' with the modes at 1:3, the common one three times as wide as the data's."""
+
+    def draw(n):
+        i = (torch.rand(n, generator=gen) < 0.75).long()
+        width = torch.tensor([STD, 3 * STD])[i, None]
+        return torch.as_tensor(MODES, dtype=torch.float32)[i] + width * torch.randn(n, 2, generator=gen)
+
+    return draw
+
+
+def test_calibration_reaches_the_kl_bound_and_keeps_the_modes_even():
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    ratio = FourierRatio(2, freq=5.0)
+    fit_density_ratio(ratio, _real(gen), _wide(gen), steps=600, batch_size=256)
+    losses = calibrate_density_ratio(ratio, _real(gen), _wide(gen), steps=300, batch_size=1024)
+    # -loss is the Donsker-Varadhan bound, whose sup is KL(p_data || p_g). Here, in closed form:
+    # 1/2 log(1/2 / 1/4) + 1/2 [log(1/2 / 3/4) + KL(N(0, s^2 I) || N(0, 9 s^2 I)) in 2-D]
+    kl = 0.5 * np.log(2) + 0.5 * (np.log(2 / 3) + 2 * (np.log(3) + 1 / 18 - 0.5))
+    assert abs(-np.mean(losses[-50:]) - kl) < 0.05, (np.mean(losses[-50:]), kl)
+    # reweighting G's points by exp(R) gives each mode the data's share, 1/2
+    x = _wide(gen)(200_000)
+    with torch.no_grad():
+        w = torch.exp(ratio(x))
+    left = float(w[x[:, 0] < 0].sum() / w.sum())
+    assert abs(left - 0.5) < 0.02, left
+
+
 def test_rejection_sample_refuses_what_it_cannot_keep():
     gen = torch.Generator().manual_seed(0)
     ratio = FourierRatio(2, freq=5.0)
@@ -69,6 +104,8 @@ def test_rejection_sample_refuses_what_it_cannot_keep():
 def test_drs_config_errors_name_the_value(tmp_path):
     with pytest.raises(ConfigError, match="train.drs_quantile: must be in"):
         preset_config("grid25-best", {"train.drs_quantile": 0.0})
+    with pytest.raises(ConfigError, match="train.drs_calib_steps: must be >= 0, got -1"):
+        preset_config("grid25-best", {"train.drs_calib_steps": -1})
     cfg = preset_config("digits", {"train.drs_steps": 10, "train.steps": 2})
     with pytest.raises(ConfigError, match="train.drs_steps=10: rejection sampling is for unconditional point"):
         Trainer(cfg, tmp_path / "run", quiet=True)
@@ -77,7 +114,7 @@ def test_drs_config_errors_name_the_value(tmp_path):
 def test_a_run_with_drs_samples_sharper_and_keeps_r_in_its_checkpoint(tmp_path):
     cfg = preset_config(
         "grid25-best",
-        {"train.steps": 1500, "train.drs_steps": 800, "train.threads": 1, "train.tick": 500,
+        {"train.steps": 1500, "train.drs_steps": 800, "train.drs_calib_steps": 100, "train.threads": 1, "train.tick": 500,
          "train.sample_every": 1500, "train.checkpoint_every": 1500, "train.diagnose": False},
     )
     t = Trainer(cfg, tmp_path / "run", quiet=True, log=lambda *a: None)

@@ -113,6 +113,8 @@ class TrainConfig:
     # point data: after the last step, fit a density-ratio net on real vs G's points for
     # discriminator rejection sampling (rejection.py); 0 disables
     drs_steps: int = 0
+    # then this many steps of R on the Donsker-Varadhan bound (mode shares); inert if drs_steps=0
+    drs_calib_steps: int = 0
     drs_freq: float = 14.0  # its Fourier features' frequency std, per std of the real data
     drs_quantile: float = 0.99  # accept x with prob min(1, exp(R(x) - M)), M this quantile of R
     eval_every: int = 0  # steps between metric evaluations; 0 disables
@@ -315,6 +317,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"model.z_component_std: must be positive, got {m.z_component_std}")
     if t.drs_steps < 0:
         raise ConfigError(f"train.drs_steps: must be >= 0, got {t.drs_steps}")
+    if t.drs_calib_steps < 0:
+        raise ConfigError(f"train.drs_calib_steps: must be >= 0, got {t.drs_calib_steps}")
     if not t.drs_freq > 0:
         raise ConfigError(f"train.drs_freq: must be positive, got {t.drs_freq}")
     if not 0.0 < t.drs_quantile <= 1.0:

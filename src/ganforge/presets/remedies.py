@@ -55,16 +55,18 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "grid25-best": (
         (
             "grid25, the benchmark's best: PacGAN2 + lazy R1 0.03 every 4 + EMA 0.99 + lr 4e-3, "
-            "11000 steps, then discriminator rejection sampling"
+            "11000 steps, then discriminator rejection sampling with a calibrated ratio"
         ),
         _base("grid25", **{"model.pack": 2, "loss.r1_gamma": 0.03, "loss.r1_every": 4,
                            "train.ema": 0.99, "train.steps": 11000, **_HIGH_LR,
                            "train.sample_every": 1000, "train.checkpoint_every": 4000,
                            # G alone leaves 10-25% of its points on bridges between modes (12,000
                            # steps: 83.7% high quality); a density-ratio net fitted after training
-                           # rejects them (rejection.py): 4,000 steps of it cost ~6 CPU-s, the
-                           # 1,000 training steps given up for it ~4
-                           "train.drs_steps": 4000, "train.drs_quantile": 0.999}),
+                           # rejects them (rejection.py), calibrated so that each mode keeps its
+                           # share: 3,000 + 500 steps of it cost ~7 CPU-s, the 1,000 training steps
+                           # given up for it ~4
+                           "train.drs_steps": 3000, "train.drs_calib_steps": 500,
+                           "train.drs_freq": 20.0, "train.drs_quantile": 0.9995}),
     ),
     "stacked-mnist-dcgan": (
         "Stacked MNIST (1,000 modes), DCGAN baseline as in PacGAN's Table 4",

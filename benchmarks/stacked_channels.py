@@ -1,0 +1,89 @@
+"""What a Stacked MNIST run's mode KL is made of: each channel's digit shares and how sure the
+classifier is of them.
+
+The protocol (benchmarks/modes.py) classifies each of the three channels of 26,000 samples with
+ganforge's cached MNIST domain classifier and scores the KL of the 1,000-mode histogram to uniform.
+This splits it: per channel, the digit shares (x 10, so 1.00 is the data's share), their KL to
+uniform, and the classifier's mean top probability (real channels score about 0.98). When the
+channels' KLs add up to most of the joint KL, the modes are uneven because the digits are, and a
+low confidence says the uneven digits are ones the classifier cannot read.
+
+    python benchmarks/stacked_channels.py RUN_DIR [RUN_DIR ...] [--no-ema] [--train-bn]
+    python benchmarks/stacked_channels.py --real            # the same numbers for real data
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def channel_report(x: torch.Tensor, clf) -> dict:
+    """x [N, 3, 28, 28] in [-1, 1] -> the joint stats and, per channel, shares, KL, confidence."""
+    from ganforge.data.stacked import stacked_mode_stats
+
+    digits, channels = [], []
+    with torch.no_grad():
+        for c in range(3):
+            p = torch.cat([clf.net(b)[1].softmax(1) for b in x[:, c : c + 1].split(1000)])
+            d = p.argmax(1)
+            digits.append(d)
+            share = np.bincount(d.numpy(), minlength=10) / len(d)
+            kl = float(np.sum(share[share > 0] * np.log(share[share > 0] * 10)))
+            channels.append({"shares": share * 10, "kl": kl, "confidence": float(p.max(1).values.mean())})
+    joint = stacked_mode_stats(100 * digits[0] + 10 * digits[1] + digits[2])
+    return {"modes": joint["modes"], "kl": joint["kl"], "channels": channels}
+
+
+def _print(name: str, rep: dict) -> None:
+    total = sum(c["kl"] for c in rep["channels"])
+    print(f"{name}: {rep['modes']} modes, KL {rep['kl']:.4f}; channels' KLs add up to {total:.4f}")
+    for i, c in enumerate(rep["channels"]):
+        shares = " ".join(f"{s:.2f}" for s in c["shares"])
+        print(f"  channel {i}: digit shares x10 [{shares}]  KL {c['kl']:.4f}  confidence {c['confidence']:.3f}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", nargs="*", help="run folders of stacked-mnist-* presets")
+    p.add_argument("--real", action="store_true", help="score 26,000 real stacked digits instead")
+    p.add_argument("--no-ema", action="store_true", help="G's raw weights instead of the EMA")
+    p.add_argument("--train-bn", action="store_true", help="sample with BatchNorm in train mode")
+    p.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data/mnist"))
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if not args.runs and not args.real:
+        p.error("give a run folder or --real")
+
+    from ganforge.data.stacked import STACKED_EVAL_SAMPLES
+    from ganforge.errors import GanforgeError
+    from ganforge.metrics.classifier import load_or_train
+    from ganforge.presets import preset_config
+    from ganforge.sampling import load_generator
+    from ganforge.trainer import load_data
+
+    try:
+        data = load_data(preset_config("stacked-mnist-dcgan", {"data.data_dir": args.data_dir}))
+        clf = load_or_train(data.base)
+        if args.real:
+            gen = torch.Generator().manual_seed(20_000 + args.seed)
+            _print("real data", channel_report(data.sample(STACKED_EVAL_SAMPLES, gen).x.float(), clf))
+        for run in args.runs:
+            gen = torch.Generator().manual_seed(20_000 + args.seed)  # every run sees the same latents
+            g = load_generator(run, ema=not args.no_ema)
+            g.net.train(args.train_bn)
+            with torch.no_grad():
+                x = torch.cat([g(g.prior(1000, gen)) for _ in range(STACKED_EVAL_SAMPLES // 1000)])
+            _print(run, channel_report(x, clf))
+    except GanforgeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
