@@ -3,10 +3,10 @@ classifier is of them.
 
 The protocol (benchmarks/modes.py) classifies each of the three channels of 26,000 samples with
 ganforge's cached MNIST domain classifier and scores the KL of the 1,000-mode histogram to uniform.
-This splits it: per channel, the digit shares (x 10, so 1.00 is the data's share), their KL to
-uniform, and the classifier's mean top probability (real channels score about 0.98). When the
-channels' KLs add up to most of the joint KL, the modes are uneven because the digits are, and a
-low confidence says the uneven digits are ones the classifier cannot read.
+This splits it: per channel, the digit shares (x 10, so 1.00 is a uniform share), their KL to
+uniform, and the classifier's mean top probability, over all samples and per predicted digit
+(real channels: about 0.98). When the channels' KLs add up to most of the joint KL, the modes are
+uneven because each channel's digits are.
 
     python benchmarks/stacked_channels.py RUN_DIR [RUN_DIR ...] [--no-ema] [--train-bn]
     python benchmarks/stacked_channels.py --real            # the same numbers for real data
@@ -23,18 +23,21 @@ import torch
 
 
 def channel_report(x: torch.Tensor, clf) -> dict:
-    """x [N, 3, 28, 28] in [-1, 1] -> the joint stats and, per channel, shares, KL, confidence."""
+    """x [N, 3, 28, 28] in [-1, 1] -> the joint stats and, per channel, digit shares, their KL to
+    uniform, and the classifier's mean top probability over all samples and per predicted digit."""
     from ganforge.data.stacked import stacked_mode_stats
+    from ganforge.metrics import class_histogram_stats
 
     digits, channels = [], []
     with torch.no_grad():
         for c in range(3):
             p = torch.cat([clf.net(b)[1].softmax(1) for b in x[:, c : c + 1].split(1000)])
-            d = p.argmax(1)
+            top, d = p.max(1)
             digits.append(d)
-            share = np.bincount(d.numpy(), minlength=10) / len(d)
-            kl = float(np.sum(share[share > 0] * np.log(share[share > 0] * 10)))
-            channels.append({"shares": share * 10, "kl": kl, "confidence": float(p.max(1).values.mean())})
+            st = class_histogram_stats(d, 10)
+            per_digit = [float(top[d == k].mean()) if (d == k).any() else float("nan") for k in range(10)]
+            channels.append({"shares": np.array(st["histogram"]) * 10, "kl": st["kl"],
+                             "confidence": float(top.mean()), "per_digit": per_digit})
     joint = stacked_mode_stats(100 * digits[0] + 10 * digits[1] + digits[2])
     return {"modes": joint["modes"], "kl": joint["kl"], "channels": channels}
 
@@ -44,7 +47,9 @@ def _print(name: str, rep: dict) -> None:
     print(f"{name}: {rep['modes']} modes, KL {rep['kl']:.4f}; channels' KLs add up to {total:.4f}")
     for i, c in enumerate(rep["channels"]):
         shares = " ".join(f"{s:.2f}" for s in c["shares"])
-        print(f"  channel {i}: digit shares x10 [{shares}]  KL {c['kl']:.4f}  confidence {c['confidence']:.3f}")
+        conf = " ".join(f"{s:.2f}" for s in c["per_digit"])
+        print(f"  channel {i}: digit shares x10 [{shares}]  KL {c['kl']:.4f}  "
+              f"confidence {c['confidence']:.3f}\n             confidence per digit  [{conf}]")
 
 
 def main(argv=None) -> int:
@@ -54,11 +59,13 @@ def main(argv=None) -> int:
     p.add_argument("--no-ema", action="store_true", help="G's raw weights instead of the EMA")
     p.add_argument("--train-bn", action="store_true", help="sample with BatchNorm in train mode")
     p.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data/mnist"))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None,
+                   help="latents drawn from seed 20,000 + this (default: each run's train.seed)")
     args = p.parse_args(argv)
     if not args.runs and not args.real:
         p.error("give a run folder or --real")
 
+    from ganforge.checkpoint import find_checkpoint, load_state
     from ganforge.data.stacked import STACKED_EVAL_SAMPLES
     from ganforge.errors import GanforgeError
     from ganforge.metrics.classifier import load_or_train
@@ -67,15 +74,21 @@ def main(argv=None) -> int:
     from ganforge.trainer import load_data
 
     try:
+        seeds = {}  # each run's latents as benchmarks/modes.py drew them: seeded by its train.seed
+        for run in args.runs:
+            cfg = load_state(find_checkpoint(run))["config"]
+            if cfg["data"]["dataset"] != "stacked-mnist":
+                raise GanforgeError(f"{run}: a {cfg['data']['dataset']} run, not Stacked MNIST")
+            seeds[run] = cfg["train"]["seed"] if args.seed is None else args.seed
         data = load_data(preset_config("stacked-mnist-dcgan", {"data.data_dir": args.data_dir}))
         clf = load_or_train(data.base)
         if args.real:
-            gen = torch.Generator().manual_seed(20_000 + args.seed)
+            gen = torch.Generator().manual_seed(20_000 + (args.seed or 0))
             _print("real data", channel_report(data.sample(STACKED_EVAL_SAMPLES, gen).x.float(), clf))
         for run in args.runs:
-            gen = torch.Generator().manual_seed(20_000 + args.seed)  # every run sees the same latents
             g = load_generator(run, ema=not args.no_ema)
             g.net.train(args.train_bn)
+            gen = torch.Generator().manual_seed(20_000 + seeds[run])
             with torch.no_grad():
                 x = torch.cat([g(g.prior(1000, gen)) for _ in range(STACKED_EVAL_SAMPLES // 1000)])
             _print(run, channel_report(x, clf))

@@ -32,7 +32,7 @@ from .errors import ConfigError
 
 
 class FourierRatio(nn.Module):
-    """x [N, D] -> logit [N], an estimate of log p_data(x) / p_g(x)."""
+    """x [N, D] -> logit [N], an estimate of log p_data(x) / p_g(x) (up to a constant)."""
 
     def __init__(self, dim: int, *, freq: float, features: int = 128, hidden: int = 128) -> None:
         super().__init__()
@@ -57,6 +57,26 @@ def ratio_from_state(state: dict) -> FourierRatio:
     return ratio.eval().requires_grad_(False)
 
 
+def _descend(ratio: FourierRatio, loss_fn: Callable[[], torch.Tensor], *, steps: int,
+             lr: float) -> list[float]:
+    """`steps` Adam steps on loss_fn(), the lr decayed linearly to 0; returns the losses."""
+    if steps <= 0:
+        return []
+    opt = torch.optim.Adam(ratio.parameters(), lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / steps)
+    losses = []
+    ratio.train()
+    for _ in range(steps):
+        loss = loss_fn()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+    ratio.eval()
+    return losses
+
+
 def fit_density_ratio(
     ratio: FourierRatio,
     real: Callable[[int], torch.Tensor],
@@ -73,19 +93,12 @@ def fit_density_ratio(
     reweights whole modes (on grid25, reverse KL 0.025 with the decay against 0.063 without,
     2,000 steps).
     """
-    opt = torch.optim.Adam(ratio.parameters(), lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / steps)
-    losses = []
-    ratio.train()
-    for _ in range(steps):
-        loss = F.softplus(-ratio(real(batch_size))).mean() + F.softplus(ratio(fake(batch_size))).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
-    ratio.eval()
-    return losses
+
+    def loss() -> torch.Tensor:
+        n = batch_size
+        return F.softplus(-ratio(real(n))).mean() + F.softplus(ratio(fake(n))).mean()
+
+    return _descend(ratio, loss, steps=steps, lr=lr)
 
 
 def calibrate_density_ratio(
@@ -99,33 +112,29 @@ def calibrate_density_ratio(
 ) -> list[float]:
     """Fine-tune R to maximise the Donsker-Varadhan bound E_data[R] - log E_g[exp R].
 
-    KL(p_data || p_g) = sup_T E_data[T] - log E_g[e^T] (Donsker & Varadhan 1983; the KLIEP
-    estimator of Sugiyama et al. 2008 solves the same moment problem), attained at T = log r + c.
-    Its gradient vanishes where E_g[e^R h] / E_g[e^R] = E_data[h] for every direction h R can move
-    in, region indicators included: what rejection sampling needs, since the share of a mode
-    after rejection is G's share reweighted by exp(R) (below the cap M). Logistic regression matches
-    sigma(R) instead, so its errors inside a mode shift whole modes' masses (grid25, 10 seeds:
-    docs/modes.md). Starts from the logistic fit: fitted alone, R kept fewer points on the modes
-    (grid25 seed 0: 95.8% high quality against 98.0%). The batch is large because log E_g[e^R] is estimated within it, and that estimate is
-    biased for small batches when a few points carry most of the weight (grid25: 500 steps of
-    2,048 did better than 2,000 of 512 at the same cost). Returns the negated bounds (losses);
-    the lr decays linearly to 0.
+    KL(p_data || p_g) = sup_T E_data[T] - log E_g[e^T] (Donsker & Varadhan 1983), attained at
+    T = log r + c for any constant c (log-linear KLIEP, Tsuboi et al. 2009, solves the same
+    problem). Its gradient vanishes where E_g[e^R h] / E_g[e^R] = E_data[h] for every direction
+    h = dR/dtheta that R's weights can move in: G reweighted by exp(R) then has the data's mass
+    wherever R can tell regions apart, and the share of a mode after rejection is G's share
+    reweighted by exp(R) (below the cap M). Logistic regression balances
+    E_data[(1 - sigma(R)) h] = E_g[sigma(R) h] instead, which is not the same condition once R
+    cannot follow the ratio inside each mode, and its errors shift whole modes' shares (grid25,
+    10 seeds: docs/modes.md). Starts from the logistic fit: fitted alone, R kept fewer points on
+    the modes (grid25 seed 0: 95.8-97.1% high quality against 98.0%). The batch is large
+    because log E_g[e^R] is estimated within it, a biased estimate in small batches when a few
+    points carry most of the weight (grid25: 500 steps of 2,048 did as well as or better than
+    2,000 of 512, at the same cost). Returns the negated bounds (losses); the lr decays
+    linearly to 0.
     """
-    opt = torch.optim.Adam(ratio.parameters(), lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / steps)
     log_n = math.log(batch_size)
-    losses = []
-    ratio.train()
-    for _ in range(steps):
+
+    def loss() -> torch.Tensor:
         # log E_g[e^R] over the batch as logsumexp - log n: stable for large R
-        loss = torch.logsumexp(ratio(fake(batch_size)), 0) - log_n - ratio(real(batch_size)).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
-    ratio.eval()
-    return losses
+        lse = torch.logsumexp(ratio(fake(batch_size)), 0) - log_n
+        return lse - ratio(real(batch_size)).mean()
+
+    return _descend(ratio, loss, steps=steps, lr=lr)
 
 
 def fit_ratio(
@@ -161,8 +170,7 @@ def fit_ratio(
         return fakes[torch.randint(len(fakes), (k,), generator=gen)]
 
     fit_density_ratio(ratio, lambda k: real(k, gen), fake, steps=steps)
-    if calib_steps:
-        calibrate_density_ratio(ratio, lambda k: real(k, gen), fake, steps=calib_steps)
+    calibrate_density_ratio(ratio, lambda k: real(k, gen), fake, steps=calib_steps)
     return ratio
 
 

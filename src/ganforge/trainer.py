@@ -332,7 +332,8 @@ class Trainer:
                 lambda k, gen: self.data.sample(k, gen).x.float(),
                 dim=self.spec.shape[0],
                 real_std=float(self.data.real_sample(10_000, seed=t.seed).x.float().std()),
-                freq=t.drs_freq, steps=t.drs_steps, calib_steps=t.drs_calib_steps, seed=t.seed + 77_777,
+                freq=t.drs_freq, steps=t.drs_steps, calib_steps=t.drs_calib_steps,
+                seed=t.seed + 77_777,
             )
 
     def state_dict(self) -> dict:
@@ -425,8 +426,9 @@ class Trainer:
                 if last and t.drs_steps and self.ratio is None and self.is_main \
                         and not self._stop_requested:
                     if not self.quiet:
+                        calib = f" + {t.drs_calib_steps}" if t.drs_calib_steps else ""
                         self.log(f"fitting the density-ratio net for rejection sampling "
-                                 f"({t.drs_steps} + {t.drs_calib_steps} steps)")
+                                 f"({t.drs_steps}{calib} steps)")
                     self.fit_ratio()
                 if self.step % t.sample_every == 0 or last:
                     grid = self.snapshot() or grid
