@@ -35,7 +35,8 @@ def channel_report(x: torch.Tensor, clf) -> dict:
             top, d = p.max(1)
             digits.append(d)
             st = class_histogram_stats(d, 10)
-            per_digit = [float(top[d == k].mean()) if (d == k).any() else float("nan") for k in range(10)]
+            per_digit = [float(top[d == k].mean()) if (d == k).any() else float("nan")
+                         for k in range(10)]
             channels.append({"shares": np.array(st["histogram"]) * 10, "kl": st["kl"],
                              "confidence": float(top.mean()), "per_digit": per_digit})
     joint = stacked_mode_stats(100 * digits[0] + 10 * digits[1] + digits[2])
@@ -58,7 +59,8 @@ def main(argv=None) -> int:
     p.add_argument("--real", action="store_true", help="score 26,000 real stacked digits instead")
     p.add_argument("--no-ema", action="store_true", help="G's raw weights instead of the EMA")
     p.add_argument("--train-bn", action="store_true", help="sample with BatchNorm in train mode")
-    p.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared/data/mnist"))
+    shared = Path(__file__).resolve().parents[2] / "shared/data/mnist"
+    p.add_argument("--data-dir", default=str(shared))
     p.add_argument("--seed", type=int, default=None,
                    help="latents drawn from seed 20,000 + this (default: each run's train.seed)")
     args = p.parse_args(argv)
@@ -84,7 +86,8 @@ def main(argv=None) -> int:
         clf = load_or_train(data.base)
         if args.real:
             gen = torch.Generator().manual_seed(20_000 + (args.seed or 0))
-            _print("real data", channel_report(data.sample(STACKED_EVAL_SAMPLES, gen).x.float(), clf))
+            real = data.sample(STACKED_EVAL_SAMPLES, gen).x.float()
+            _print("real data", channel_report(real, clf))
         for run in args.runs:
             g = load_generator(run, ema=not args.no_ema)
             g.net.train(args.train_bn)

@@ -69,7 +69,8 @@ def _wide(gen):
     def draw(n):
         i = (torch.rand(n, generator=gen) < 0.75).long()
         width = torch.tensor([STD, 3 * STD])[i, None]
-        return torch.as_tensor(MODES, dtype=torch.float32)[i] + width * torch.randn(n, 2, generator=gen)
+        centre = torch.as_tensor(MODES, dtype=torch.float32)[i]
+        return centre + width * torch.randn(n, 2, generator=gen)
 
     return draw
 
