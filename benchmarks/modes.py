@@ -134,7 +134,7 @@ def jobs_for(args) -> list[dict]:
             if name not in REMEDIES:
                 sys.exit(f"unknown config {name!r}; choose from {', '.join([*REMEDIES, 'best'])}")
             preset, ov = f"{args.dataset}-vanilla", dict(REMEDIES[name])
-        ov.update(dict(kv.split("=", 1) for kv in args.set))
+        ov.update(args.overrides)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             jobs.append(
                 {
@@ -277,7 +277,7 @@ def stacked(args) -> list[dict]:
                 "train.device": "cpu",
                 "train.sample_every": 10**9,
                 "train.checkpoint_every": 10**9,
-                **dict(kv.split("=", 1) for kv in args.set),
+                **args.overrides,
             }
             probe = Trainer(
                 preset_config(preset, {**base, "train.steps": 20}),
@@ -362,6 +362,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.samples < 1:
         p.error(f"--samples {args.samples}: must be >= 1")
+    from ganforge.config import parse_set_args
+    from ganforge.errors import ConfigError
+
+    try:
+        args.overrides = parse_set_args(args.set)  # one parse for point and stacked runs
+    except ConfigError as e:
+        p.error(str(e))
     if args.table is not None:
         rows = [json.loads(ln) for f in args.table for ln in Path(f).read_text().splitlines() if ln]
         stacked_rows = [r for r in rows if r["dataset"] == "stacked"]
