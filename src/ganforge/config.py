@@ -56,6 +56,9 @@ class ModelConfig:
     minibatch_disc: bool = False  # minibatch discrimination (Salimans et al. 2016)
     mbstd: bool = False  # minibatch standard deviation feature (Karras et al. 2018)
     spectral_norm: bool = False  # spectral normalisation of D's layers (Miyato et al. 2018)
+    # self-conditioning on k-means clusters of the real data (Liu et al. 2020; nets/selfcond.py)
+    self_cond: int = 0  # clusters k; 0 disables
+    self_cond_parts: str = "image"  # cluster whole images, or each channel on its own
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.d_cond": ("projection", "concat"),
     "model.z_dist": ("uniform", "normal", "mixture"),
     "model.d_norm": ("batch", "none"),
+    "model.self_cond_parts": ("image", "channels"),
     "model.init": ("default", "dcgan"),
     "loss.objective": ("gan",),
     "loss.g_loss": ("nonsaturating", "saturating"),
@@ -315,6 +319,14 @@ def validate(cfg: Config) -> None:
         )
     if not m.z_component_std > 0:
         raise ConfigError(f"model.z_component_std: must be positive, got {m.z_component_std}")
+    if m.self_cond:
+        if m.self_cond < 2 or m.arch != "dcgan" or m.conditional or m.z_dist == "mixture":
+            raise ConfigError(
+                f"model.self_cond={m.self_cond}: needs at least 2 clusters, model.arch=dcgan, "
+                "an unconditional model and a uniform or normal prior"
+            )
+        if m.d_cond != "projection" or lo.objective != "gan":
+            raise ConfigError("model.self_cond: needs model.d_cond=projection and loss.objective=gan")
     if t.drs_steps < 0:
         raise ConfigError(f"train.drs_steps: must be >= 0, got {t.drs_steps}")
     if t.drs_calib_steps < 0:

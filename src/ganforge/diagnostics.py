@@ -148,6 +148,9 @@ class Diagnostics:
         k = self.spec.num_classes
         self.y = torch.randint(k, (self.probe_n,), generator=self.gen).to(dev) if k else None
         self.ys = torch.randint(k, (self.sample_n,), generator=self.gen).to(dev) if k else None
+        if trainer.clusters is not None:  # self-conditioning: D reads cluster labels, G's from z
+            self.real_y = trainer.clusters.assign(self.real_x)
+            self.y = trainer.nets["G"].labels(self.z)
         ref = real.x[: self.sample_n].cpu()
         self.real_div = pairwise_diversity(ref[:500])
         self.dup_tau = float(torch.quantile(nn_distances(ref), 0.05))

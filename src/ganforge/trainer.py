@@ -28,6 +28,7 @@ from . import __version__, distributed
 from .checkpoint import find_checkpoint, load_state, save_checkpoint
 from .config import Config, from_dict
 from .data import load_dataset
+from .data.base import Batch
 from .errors import CheckpointError, ConfigError, GanforgeError
 from .latent import sample_prior
 from .nets import build_nets
@@ -36,6 +37,9 @@ from .optim import lr_factor, make_optimizer
 from .rejection import fit_ratio, ratio_from_state, rejection_sample
 from .stats import JsonlLog, StatsAccumulator, TensorBoardSink
 from .visuals import save_animation, save_image_grid, save_scatter
+
+
+SELFCOND_FIT_N = 20_000  # real images the self-conditioning clusters are fitted on
 
 
 class TrainingDiverged(GanforgeError):
@@ -75,6 +79,11 @@ class Trainer:
         self.spec = self.data.spec
         self.shard = self.data.shard(self.dist.rank, self.dist.world)
         g, d, self.arch = build_nets(cfg.model, self.spec)
+        # self-conditioning: cluster the real data once, before anything copies G (EMA, DDP)
+        self.clusters = getattr(g, "coder", None)
+        if self.clusters is not None:
+            fit_gen = torch.Generator().manual_seed(t.seed + 54_321)
+            self.clusters.fit(self.data.sample(SELFCOND_FIT_N, fit_gen).x, seed=t.seed)
         self.objective = build_objective(cfg)
         nets = {"G": g, "D": d}
         nets.update(self.objective.build_nets(nets, self.spec))
@@ -202,6 +211,10 @@ class Trainer:
                     torch.randint(self.spec.num_classes, (B,), generator=self.z_gen, device=self.device)
                     if self.conditional else None
                 )
+                if self.clusters is not None:  # D judges (image, cluster); G's clusters are in z
+                    if real is not None:
+                        real = Batch(real.x, self.clusters.assign(real.x))
+                    y_fake = self.nets["G"].labels(z)
                 inp = PhaseInput(real, z, y_fake, self.step, self.cfg.train.steps)
                 out = self._backward(ph, inp)
                 extra = [n for n in ph.trains if n in self.extragradient]

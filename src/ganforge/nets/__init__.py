@@ -19,6 +19,7 @@ from .sequence import Conv1dDiscriminator, Conv1dGenerator, GRUDiscriminator, GR
 
 ARCHS = ("mlp", "dcgan", "conv1d", "gru")
 SEQUENCE_ARCHS = ("conv1d", "gru")
+SELFCOND_EMBED = 32  # size of a self-conditioned G's label embedding, fed beside the noise
 
 
 def generator_arch(model, spec) -> dict[str, Any]:
@@ -39,17 +40,32 @@ def generator_arch(model, spec) -> dict[str, Any]:
         arch |= {"hidden": model.g_hidden}
     else:
         arch |= {"base": model.base_channels}
+    if model.self_cond:
+        arch["selfcond"] = {
+            "k": model.self_cond, "parts": model.self_cond_parts, "z_dist": model.z_dist,
+            "embed_dim": SELFCOND_EMBED,
+        }
     return arch | {"num_classes": ncls}
 
 
 def build_generator(arch: dict[str, Any]) -> nn.Module:
     """Rebuild G from its arch dict (see `generator_arch`); an "info" entry (InfoGAN's code
-    sizes, added by that objective) wraps it in `heads.InfoGenerator`."""
+    sizes, added by that objective) wraps it in `heads.InfoGenerator`, a "selfcond" entry (the
+    cluster count and parts) in `selfcond.SelfCondGenerator`."""
     kw = dict(arch)
-    info = kw.pop("info", None)
+    info, sc = kw.pop("info", None), kw.pop("selfcond", None)
     name, z_dim, shape = kw.pop("arch"), kw.pop("z_dim"), tuple(kw.pop("out_shape"))
     cls = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "conv1d": Conv1dGenerator,
            "gru": GRUGenerator}[name]
+    if sc:
+        from .selfcond import SelfCondGenerator
+
+        parts = shape[0] if sc["parts"] == "channels" else 1
+        inner = cls(z_dim - parts + sc["embed_dim"], shape, **kw)
+        dim = math.prod(shape) // parts
+        return SelfCondGenerator(
+            inner, k=sc["k"], parts=parts, z_dist=sc["z_dist"], embed_dim=sc["embed_dim"], dim=dim
+        )
     net = cls(z_dim, shape, **kw)
     if info:
         from .heads import InfoGenerator
@@ -78,6 +94,12 @@ def build_discriminator(model, spec) -> nn.Module:
         return MLPDiscriminator(
             spec.shape, hidden=model.d_hidden, depth=model.d_depth, leaky=model.d_leaky,
             num_classes=ncls,
+        )
+    if model.self_cond:  # D judges (image, cluster labels): one projection vector per label
+        parts = spec.shape[0] if model.self_cond_parts == "channels" else 1
+        return DCGANDiscriminator(
+            spec.shape, base=model.base_channels, norm=model.d_norm, num_classes=model.self_cond,
+            label_parts=parts,
         )
     return DCGANDiscriminator(spec.shape, base=model.base_channels, norm=model.d_norm, num_classes=ncls)
 

@@ -68,7 +68,7 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images [N, C, H, H] (and labels y [N]) -> logits [N]."""
+    """images [N, C, H, H] (and labels y [N], or [N, P] with label_parts P) -> logits [N]."""
 
     def __init__(
         self,
@@ -77,6 +77,7 @@ class DCGANDiscriminator(nn.Module):
         base: int = 64,
         norm: str = "batch",
         num_classes: int = 0,
+        label_parts: int = 0,
     ) -> None:
         super().__init__()
         if norm not in ("batch", "none"):
@@ -96,6 +97,10 @@ class DCGANDiscriminator(nn.Module):
         feat = ch_in * s0 * s0
         self.out = nn.Linear(feat, 1)
         self.embed = projection_embedding(num_classes, feat) if num_classes else None
+        if label_parts:  # labels [N, P], one per part (self-conditioning's cluster tuples)
+            from .selfcond import PartEmbedding
+
+            self.embed = PartEmbedding(num_classes, label_parts, feat, std=feat**-0.5)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The flattened last convolutional features [N, F]."""

@@ -1,0 +1,125 @@
+"""Self-conditioning: G and D conditioned on clusters of the real data, no labels needed.
+
+Liu et al. 2020 ("Diverse Image Generation via Self-Conditioned GANs"): cluster the real images,
+condition G and D on the cluster, and draw G's clusters with the real data's frequencies. D then
+judges (image, cluster) pairs, so G must make each cluster's images, and as often as the data
+does: a G that over-produces one kind of image (the typical partial collapse: some digits twice
+as often as others) is caught cluster by cluster. The clusters need not be pure; G matches each
+cluster's own mixture, so only the imbalance inside a cluster is left to chance.
+
+Here the clusters are k-means in the top principal components of the pixels, fitted once before
+training (the paper re-clusters D's features as it trains; fixed pixel clusters keep resumes exact
+and cost seconds). `parts="channels"` clusters every channel on its own and gives each image a
+tuple of labels, one per channel, drawn independently: right for data whose channels are
+independent images, as Stacked MNIST's three digits are.
+
+G's labels come from its own prior draw (as InfoGAN's codes do, `heads.split_codes`): the first
+P entries of z pick the P labels through the inverse CDF of the cluster frequencies, so G samples
+unconditionally, resumes stay exact, and a checkpoint needs nothing but its arch and weights.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+PARTS = ("image", "channels")
+PCA_DIMS = 32
+
+
+class ClusterCoder(nn.Module):
+    """Nearest-centroid labels in a fixed PCA space, and the real data's label frequencies.
+
+    Buffers (saved with G): mean [D], basis [D, PCA_DIMS], centroids [K, PCA_DIMS],
+    cdf [P, K] (the cumulative label frequencies of each part).
+    """
+
+    def __init__(self, k: int, parts: int, dim: int) -> None:
+        super().__init__()
+        self.k, self.parts = k, parts
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("basis", torch.zeros(dim, PCA_DIMS))
+        self.register_buffer("centroids", torch.zeros(k, PCA_DIMS))
+        self.register_buffer("cdf", torch.linspace(1 / k, 1, k).repeat(parts, 1))
+
+    def _rows(self, x: torch.Tensor) -> torch.Tensor:
+        """x [N, C, ...] -> [N * P, D]: whole images, or one row per channel."""
+        return x.flatten(1) if self.parts == 1 else x.flatten(2).flatten(0, 1)
+
+    @torch.no_grad()
+    def assign(self, x: torch.Tensor) -> torch.Tensor:
+        """Cluster labels [N, P] (int64) of images x [N, C, H, W]."""
+        f = (self._rows(x).float() - self.mean) @ self.basis
+        return torch.cdist(f, self.centroids).argmin(1).view(len(x), self.parts)
+
+    def draw(self, u: torch.Tensor) -> torch.Tensor:
+        """Labels [N, P] from uniforms u [N, P] in [0, 1], with the real data's frequencies."""
+        idx = torch.searchsorted(self.cdf, u.t().contiguous(), right=True).t()
+        return idx.clamp(max=self.k - 1)
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor, seed: int) -> None:
+        """PCA then k-means (scikit-learn, k-means++ with 4 restarts) on real images x."""
+        from sklearn.cluster import KMeans
+
+        rows = self._rows(x).double()
+        mean = rows.mean(0)
+        _, _, vt = torch.linalg.svd(rows - mean, full_matrices=False)
+        basis = vt[:PCA_DIMS].t()
+        feats = ((rows - mean) @ basis).numpy()
+        km = KMeans(self.k, n_init=4, random_state=seed).fit(feats)
+        self.mean.copy_(mean)
+        self.basis.copy_(basis)
+        self.centroids.copy_(torch.from_numpy(km.cluster_centers_))
+        labels = self.assign(x)
+        for p in range(self.parts):  # the parts share the clusters, each has its own frequencies
+            counts = torch.bincount(labels[:, p], minlength=self.k).double()
+            self.cdf[p] = counts.cumsum(0) / counts.sum()
+
+
+class PartEmbedding(nn.Module):
+    """Labels [N, P] in 0..K-1 -> the sum of one learned vector per (part, label), [N, dim]."""
+
+    def __init__(self, k: int, parts: int, dim: int, std: float) -> None:
+        super().__init__()
+        self.k = k
+        self.table = nn.Embedding(k * parts, dim)
+        nn.init.normal_(self.table.weight, std=std)
+        self.register_buffer("offset", torch.arange(parts) * k, persistent=False)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return self.table(y + self.offset).sum(1)
+
+
+def to_uniform(z: torch.Tensor, z_dist: str) -> torch.Tensor:
+    """Prior entries -> U[0, 1]: the normal CDF for "normal", (z + 1) / 2 for "uniform"."""
+    if z_dist == "normal":
+        return 0.5 * (1 + torch.erf(z / math.sqrt(2.0)))
+    return (z + 1) / 2
+
+
+class SelfCondGenerator(nn.Module):
+    """z [N, z_dim] -> images, conditioned on cluster labels read from z's first P entries.
+
+    The inner G is unconditional and fed [noise (z_dim - P), label embedding (`embed_dim`)].
+    The embedding starts at z's scale, N(0, 1), so G uses the label from the first steps.
+    """
+
+    def __init__(
+        self, inner: nn.Module, *, k: int, parts: int, z_dist: str, embed_dim: int, dim: int
+    ) -> None:
+        super().__init__()
+        self.net, self.z_dist, self.parts = inner, z_dist, parts
+        self.coder = ClusterCoder(k, parts, dim)
+        self.embed = PartEmbedding(k, parts, embed_dim, std=1.0)
+        self.num_classes = 0  # unconditional to the trainer and samplers: labels come from z
+
+    def labels(self, z: torch.Tensor) -> torch.Tensor:
+        """The cluster labels [N, P] that `forward(z)` conditions on."""
+        return self.coder.draw(to_uniform(z[:, : self.parts], self.z_dist))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        e = self.embed(self.labels(z))
+        return self.net(torch.cat([z[:, self.parts :], e], dim=1))

@@ -1,0 +1,100 @@
+"""Self-conditioning on clusters of the real data: the clusters, the labels G draws from z, a run
+that obeys its labels, exact resumes and checkpoints, and the config's errors."""
+
+import pytest
+import torch
+
+from ganforge import load_generator
+from ganforge.errors import ConfigError
+from ganforge.nets.selfcond import ClusterCoder
+from ganforge.presets import preset_config
+from ganforge.trainer import Trainer
+
+from .test_trainer import _assert_identical, _weights
+
+SC = {
+    "model.self_cond": 10, "train.threads": 1, "train.diagnose": False,
+    "train.sample_every": 10**6, "train.checkpoint_every": 10**6,
+}
+
+
+def _two_kinds(n, share, gen, channels=1):
+    """Images [n, channels, 8, 8]: per channel, a bright left half with probability `share[c]`,
+    else a bright right half, plus noise; and the kind of each channel [n, channels]."""
+    kinds = torch.stack([torch.rand(n, generator=gen) < s for s in share], 1)
+    x = torch.full((n, channels, 8, 8), -1.0)
+    left = kinds[:, :, None, None].expand(-1, -1, 8, 4)
+    x[..., :4] = torch.where(left, 1.0, -1.0)
+    x[..., 4:] = torch.where(left, -1.0, 1.0)
+    return x + 0.3 * torch.randn(x.shape, generator=gen), kinds
+
+
+def test_clusters_find_the_kinds_and_draw_them_at_the_data_frequencies():
+    gen = torch.Generator().manual_seed(0)
+    x, kinds = _two_kinds(4000, [0.7], gen)
+    coder = ClusterCoder(2, 1, 64)
+    coder.fit(x, seed=0)
+    lab = coder.assign(x)[:, 0]
+    left = lab[kinds[:, 0]].mode().values  # the cluster of the left-bright images
+    assert float((lab == left).eq(kinds[:, 0]).float().mean()) == 1.0
+    drawn = coder.draw(torch.rand(100_000, 1, generator=gen))[:, 0]
+    share = float(kinds.float().mean())  # about 0.7; the clusters' frequency is the sample's
+    assert abs(float((drawn == left).float().mean()) - share) < 0.01
+    # one label per channel, each channel with its own frequencies
+    x3, kinds3 = _two_kinds(4000, [0.7, 0.2, 0.5], gen, channels=3)
+    coder3 = ClusterCoder(2, 3, 64)
+    coder3.fit(x3, seed=0)
+    lab3 = coder3.assign(x3)
+    left = lab3[:, 0][kinds3[:, 0]].mode().values
+    assert torch.equal(lab3 == left, kinds3)
+    drawn3 = coder3.draw(torch.rand(100_000, 3, generator=gen))
+    shares = (drawn3 == left).float().mean(0)
+    assert torch.allclose(shares, kinds3.float().mean(0), atol=0.01), shares
+
+
+def test_a_self_conditioned_dcgan_makes_the_cluster_it_is_given(tmp_path):
+    t = Trainer(preset_config("digits", {**SC, "train.steps": 1500}), tmp_path, quiet=True)
+    t.fit()
+    g = t.sample_net().eval()
+    z = t._prior(2000, torch.Generator().manual_seed(1), device="cpu")
+    with torch.no_grad():
+        asked, got = g.labels(z), t.clusters.assign(g(z))[:, 0]
+    # chance agreement is about 0.1 (10 clusters); G that ignores its label cannot beat it
+    agree = float((asked[:, 0] == got).float().mean())
+    assert agree >= 0.6, agree
+    # and G's clusters come at the real data's frequencies
+    real = t.clusters.assign(t.data.real_sample(2000, seed=2).x)[:, 0]
+    p_real = torch.bincount(real, minlength=10) / len(real)
+    p_g = torch.bincount(got, minlength=10) / len(got)
+    assert float((p_real - p_g).abs().sum()) < 0.25, (p_real, p_g)
+
+
+def test_self_conditioned_resume_is_bit_identical_and_the_checkpoint_samples(tmp_path):
+    ov = {**SC, "train.ema": 0.9, "train.batch_size": 16, "train.tick": 5,
+          "train.checkpoint_every": 5, "model.base_channels": 8}
+    full = Trainer(preset_config("digits", {**ov, "train.steps": 12}), tmp_path / "full", quiet=True)
+    full.fit()
+    half = Trainer(preset_config("digits", {**ov, "train.steps": 5}), tmp_path / "half", quiet=True)
+    half.fit()
+    resumed = Trainer.resume(tmp_path / "half", overrides={"train.steps": 12}, quiet=True)
+    resumed.fit(resumed=True)
+    _assert_identical(_weights(full), _weights(resumed))
+    g = load_generator(tmp_path / "full")
+    with torch.no_grad():
+        z = g.prior(6, torch.Generator().manual_seed(0))
+        assert torch.equal(g(z), full.ema.eval()(z))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"model.self_cond": 1},
+        {"model.self_cond": 10, "model.arch": "mlp"},
+        {"model.self_cond": 10, "model.conditional": True},
+        {"model.self_cond": 10, "loss.objective": "wgan"},
+        {"model.self_cond_parts": "pixels"},
+    ],
+)
+def test_self_conditioning_config_faults_are_config_errors(override):
+    with pytest.raises(ConfigError, match="self_cond"):
+        preset_config("digits", override)
