@@ -85,6 +85,37 @@ def test_self_conditioned_resume_is_bit_identical_and_the_checkpoint_samples(tmp
         assert torch.equal(g(z), full.ema.eval()(z))
 
 
+def test_per_channel_labels_reach_d_for_real_and_fake_batches(tmp_path, mnist_dir):
+    """Stacked MNIST, one label per channel: D sees the clusters of the real images it judges
+    and the labels G drew for its fakes, in the D, lazy R1 and G phases and the diagnostics."""
+    cfg = preset_config("stacked-mnist-best", {
+        "data.data_dir": str(mnist_dir), "model.base_channels": 8, "train.batch_size": 8,
+        "train.steps": 4, "train.tick": 2, "train.threads": 1, "train.grid_size": 9,
+        "loss.r1_gamma": 0.1, "loss.r1_every": 2, "train.sample_every": 10**6,
+        "train.checkpoint_every": 10**6,
+    })
+    with pytest.warns(UserWarning):  # MNIST's test split stands in for the train split
+        t = Trainer(cfg, tmp_path, quiet=True)
+    g, seen = t.nets["G"], {"real": 0, "fake": 0}
+    fakes: list[tuple[torch.Tensor, torch.Tensor]] = []
+    g.register_forward_hook(lambda m, inp, out: fakes.append((out.detach(), m.labels(inp[0]))))
+
+    def check(module, args):
+        x, y = args
+        assert y.shape == (len(x), 3)
+        for fx, fy in fakes:
+            if fx.shape == x.shape and torch.equal(fx, x.detach()):
+                assert torch.equal(y, fy)
+                seen["fake"] += 1
+                return
+        assert torch.equal(y, t.clusters.assign(x))
+        seen["real"] += 1
+
+    t.nets["D"].register_forward_pre_hook(check)
+    t.fit()
+    assert seen["real"] >= 6 and seen["fake"] >= 8, seen
+
+
 @pytest.mark.parametrize(
     "override",
     [
@@ -92,9 +123,16 @@ def test_self_conditioned_resume_is_bit_identical_and_the_checkpoint_samples(tmp
         {"model.self_cond": 10, "model.arch": "mlp"},
         {"model.self_cond": 10, "model.conditional": True},
         {"model.self_cond": 10, "loss.objective": "wgan"},
+        {"model.self_cond": 10, "model.z_dist": "mixture", "model.z_components": 4},
+        {"model.self_cond": 10, "model.self_cond_parts": "channels", "model.pack": 2},
         {"model.self_cond_parts": "pixels"},
     ],
 )
 def test_self_conditioning_config_faults_are_config_errors(override):
     with pytest.raises(ConfigError, match="self_cond"):
         preset_config("digits", override)
+
+
+def test_a_latent_without_room_for_noise_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="model.z_dim=1"):
+        Trainer(preset_config("digits", {**SC, "model.z_dim": 1}), tmp_path, quiet=True)

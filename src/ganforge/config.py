@@ -320,13 +320,18 @@ def validate(cfg: Config) -> None:
     if not m.z_component_std > 0:
         raise ConfigError(f"model.z_component_std: must be positive, got {m.z_component_std}")
     if m.self_cond:
-        if m.self_cond < 2 or m.arch != "dcgan" or m.conditional or m.z_dist == "mixture":
-            raise ConfigError(
-                f"model.self_cond={m.self_cond}: needs at least 2 clusters, model.arch=dcgan, "
-                "an unconditional model and a uniform or normal prior"
-            )
-        if m.d_cond != "projection" or lo.objective != "gan":
-            raise ConfigError("model.self_cond: needs model.d_cond=projection and loss.objective=gan")
+        needs = {
+            "2 to 1000 clusters": 2 <= m.self_cond <= 1000,
+            "model.arch=dcgan": m.arch == "dcgan",
+            "an unconditional model (model.conditional=false)": not m.conditional,
+            "a uniform or normal model.z_dist": m.z_dist != "mixture",
+            "loss.objective=gan": lo.objective == "gan",
+            "model.pack=1 with model.self_cond_parts=channels": m.pack == 1
+            or m.self_cond_parts == "image",
+        }
+        for need, ok in needs.items():
+            if not ok:
+                raise ConfigError(f"model.self_cond={m.self_cond}: self-conditioning needs {need}")
     if t.drs_steps < 0:
         raise ConfigError(f"train.drs_steps: must be >= 0, got {t.drs_steps}")
     if t.drs_calib_steps < 0:

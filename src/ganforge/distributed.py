@@ -82,11 +82,14 @@ def average_gradients(module: torch.nn.Module, info: DistInfo) -> None:
 
 
 def average_buffers(module: torch.nn.Module, info: DistInfo) -> None:
-    """Average floating-point buffers (batch-norm running statistics) across ranks."""
+    """Average floating-point buffers (batch-norm running statistics) across ranks; modules
+    marked `fixed_buffers` (self-conditioning's clusters, equal on every rank) are left alone:
+    a sum divided by the world size need not give back the same float."""
     if not info.enabled:
         return
+    fixed = {id(b) for m in module.modules() if getattr(m, "fixed_buffers", False) for b in m.buffers()}
     for b in module.buffers():
-        if b.is_floating_point():
+        if b.is_floating_point() and id(b) not in fixed:
             dist.all_reduce(b.data)
             b.data /= info.world
 

@@ -32,14 +32,12 @@ from .data.base import Batch
 from .errors import CheckpointError, ConfigError, GanforgeError
 from .latent import sample_prior
 from .nets import build_nets
+from .nets.selfcond import fit_clusters
 from .objectives import PhaseInput, build_objective
 from .optim import lr_factor, make_optimizer
 from .rejection import fit_ratio, ratio_from_state, rejection_sample
 from .stats import JsonlLog, StatsAccumulator, TensorBoardSink
 from .visuals import save_animation, save_image_grid, save_scatter
-
-
-SELFCOND_FIT_N = 20_000  # real images the self-conditioning clusters are fitted on
 
 
 class TrainingDiverged(GanforgeError):
@@ -80,10 +78,7 @@ class Trainer:
         self.shard = self.data.shard(self.dist.rank, self.dist.world)
         g, d, self.arch = build_nets(cfg.model, self.spec)
         # self-conditioning: cluster the real data once, before anything copies G (EMA, DDP)
-        self.clusters = getattr(g, "coder", None)
-        if self.clusters is not None:
-            fit_gen = torch.Generator().manual_seed(t.seed + 54_321)
-            self.clusters.fit(self.data.sample(SELFCOND_FIT_N, fit_gen).x, seed=t.seed)
+        self.clusters = fit_clusters(g, self.data, t.seed)
         self.objective = build_objective(cfg)
         nets = {"G": g, "D": d}
         nets.update(self.objective.build_nets(nets, self.spec))

@@ -17,7 +17,8 @@ class Batch:
     """One minibatch.
 
     x: images as [N, C, H, W] float32 in [-1, 1], points as [N, D] float32 in data units.
-    y: class labels [N] int64, or None when the dataset has none.
+    y: class labels [N] int64, or None when the dataset has none (the trainer swaps in cluster
+       labels [N, P] for a self-conditioned model).
     """
 
     x: torch.Tensor

@@ -41,9 +41,17 @@ def generator_arch(model, spec) -> dict[str, Any]:
     else:
         arch |= {"base": model.base_channels}
     if model.self_cond:
+        from .selfcond import PCA_DIMS
+
+        parts = spec.shape[0] if model.self_cond_parts == "channels" else 1
+        if model.z_dim <= parts:
+            raise ConfigError(
+                f"model.z_dim={model.z_dim}: self-conditioning reads {parts} label(s) from z "
+                "and needs noise beside them"
+            )
         arch["selfcond"] = {
             "k": model.self_cond, "parts": model.self_cond_parts, "z_dist": model.z_dist,
-            "embed_dim": SELFCOND_EMBED,
+            "embed_dim": SELFCOND_EMBED, "pca_dims": PCA_DIMS,
         }
     return arch | {"num_classes": ncls}
 
@@ -64,7 +72,8 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
         inner = cls(z_dim - parts + sc["embed_dim"], shape, **kw)
         dim = math.prod(shape) // parts
         return SelfCondGenerator(
-            inner, k=sc["k"], parts=parts, z_dist=sc["z_dist"], embed_dim=sc["embed_dim"], dim=dim
+            inner, k=sc["k"], parts=parts, z_dist=sc["z_dist"], embed_dim=sc["embed_dim"], dim=dim,
+            pca_dims=sc.get("pca_dims", 32),  # runs from before pca_dims was recorded used 32
         )
     net = cls(z_dim, shape, **kw)
     if info:

@@ -96,11 +96,12 @@ class DCGANDiscriminator(nn.Module):
         self.body = nn.Sequential(*blocks, nn.Flatten())
         feat = ch_in * s0 * s0
         self.out = nn.Linear(feat, 1)
-        self.embed = projection_embedding(num_classes, feat) if num_classes else None
         if label_parts:  # labels [N, P], one per part (self-conditioning's cluster tuples)
             from .selfcond import PartEmbedding
 
             self.embed = PartEmbedding(num_classes, label_parts, feat, std=feat**-0.5)
+        else:
+            self.embed = projection_embedding(num_classes, feat) if num_classes else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The flattened last convolutional features [N, F]."""

@@ -80,7 +80,7 @@ class MinibatchDiscrimination(nn.Module):
 class RemedyDiscriminator(nn.Module):
     """A D with packing / minibatch features / its own head; see the module docstring.
 
-    x [B, *shape] (and y [B]) -> logits [B/pack]. `inner` must be built for the packed shape
+    x [B, *shape] (and y [B], or [B, P] cluster labels) -> logits [B/pack]. `inner` must be built for the packed shape
     and offer `features(x)`, `out` (its Linear head) and `embed` (projection, or None).
     """
 

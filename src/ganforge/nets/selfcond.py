@@ -25,23 +25,29 @@ import math
 import torch
 from torch import nn
 
-PARTS = ("image", "channels")
-PCA_DIMS = 32
+PCA_DIMS = 32  # saved in G's arch: the buffers' shapes depend on it
+FIT_N = 20_000  # real images the clusters are fitted on
+# the PCA's SVD takes at most this many float64 entries (480 MB): all 60,000 rows of Stacked
+# MNIST's channels, a few thousand whole 64x64 RGB images
+SVD_ENTRIES = 60_000_000
 
 
 class ClusterCoder(nn.Module):
     """Nearest-centroid labels in a fixed PCA space, and the real data's label frequencies.
 
-    Buffers (saved with G): mean [D], basis [D, PCA_DIMS], centroids [K, PCA_DIMS],
-    cdf [P, K] (the cumulative label frequencies of each part).
+    Buffers (saved with G): mean [D], basis [D, d], centroids [K, d] (d = `pca_dims`),
+    cdf [P, K] (the cumulative label frequencies of each part). They are fitted once and never
+    trained, so data-parallel training does not average them (`fixed_buffers`).
     """
 
-    def __init__(self, k: int, parts: int, dim: int) -> None:
+    fixed_buffers = True
+
+    def __init__(self, k: int, parts: int, dim: int, pca_dims: int = PCA_DIMS) -> None:
         super().__init__()
         self.k, self.parts = k, parts
         self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("basis", torch.zeros(dim, PCA_DIMS))
-        self.register_buffer("centroids", torch.zeros(k, PCA_DIMS))
+        self.register_buffer("basis", torch.zeros(dim, pca_dims))
+        self.register_buffer("centroids", torch.zeros(k, pca_dims))
         self.register_buffer("cdf", torch.linspace(1 / k, 1, k).repeat(parts, 1))
 
     def _rows(self, x: torch.Tensor) -> torch.Tensor:
@@ -61,13 +67,15 @@ class ClusterCoder(nn.Module):
 
     @torch.no_grad()
     def fit(self, x: torch.Tensor, seed: int) -> None:
-        """PCA then k-means (scikit-learn, k-means++ with 4 restarts) on real images x."""
+        """PCA then k-means (scikit-learn, k-means++ with 4 restarts) on real images x
+        [N, C, H, W]; the PCA on the first rows that fit in `SVD_ENTRIES`."""
         from sklearn.cluster import KMeans
 
         rows = self._rows(x).double()
         mean = rows.mean(0)
-        _, _, vt = torch.linalg.svd(rows - mean, full_matrices=False)
-        basis = vt[:PCA_DIMS].t()
+        sub = rows[: max(self.basis.shape[1], SVD_ENTRIES // rows.shape[1])]
+        _, _, vt = torch.linalg.svd(sub - mean, full_matrices=False)
+        basis = vt[: self.basis.shape[1]].t()
         feats = ((rows - mean) @ basis).numpy()
         km = KMeans(self.k, n_init=4, random_state=seed).fit(feats)
         self.mean.copy_(mean)
@@ -80,7 +88,11 @@ class ClusterCoder(nn.Module):
 
 
 class PartEmbedding(nn.Module):
-    """Labels [N, P] in 0..K-1 -> the sum of one learned vector per (part, label), [N, dim]."""
+    """Labels [N, P] in 0..K-1 -> the sum of one learned vector per (part, label), [N, dim].
+
+    Entries start at N(0, std^2): G's at 1 (see `SelfCondGenerator`), a projection D's at
+    dim^-1/2 like `heads.projection_embedding`.
+    """
 
     def __init__(self, k: int, parts: int, dim: int, std: float) -> None:
         super().__init__()
@@ -94,7 +106,8 @@ class PartEmbedding(nn.Module):
 
 
 def to_uniform(z: torch.Tensor, z_dist: str) -> torch.Tensor:
-    """Prior entries -> U[0, 1]: the normal CDF for "normal", (z + 1) / 2 for "uniform"."""
+    """Prior entries -> U[0, 1]: the normal CDF for "normal", (z + 1) / 2 for "uniform"
+    (`heads.split_codes` maps to [-1, 1] the same way)."""
     if z_dist == "normal":
         return 0.5 * (1 + torch.erf(z / math.sqrt(2.0)))
     return (z + 1) / 2
@@ -104,15 +117,20 @@ class SelfCondGenerator(nn.Module):
     """z [N, z_dim] -> images, conditioned on cluster labels read from z's first P entries.
 
     The inner G is unconditional and fed [noise (z_dim - P), label embedding (`embed_dim`)].
-    The embedding starts at z's scale, N(0, 1), so G uses the label from the first steps.
+    The embedding starts at N(0, 1), a strong input next to the noise: the balance holds only
+    if G makes the cluster it is given (on Stacked MNIST with 20 clusters per channel it does
+    for 95% of its samples after 300 CPU-s; docs/modes.md). A conditional G's small label init
+    (`heads.LABEL_EMBED_STD`) guards against one image per class; a cluster label is one of
+    several (one per channel) and each cluster holds many kinds of image.
     """
 
     def __init__(
-        self, inner: nn.Module, *, k: int, parts: int, z_dist: str, embed_dim: int, dim: int
+        self, inner: nn.Module, *, k: int, parts: int, z_dist: str, embed_dim: int, dim: int,
+        pca_dims: int = PCA_DIMS,
     ) -> None:
         super().__init__()
         self.net, self.z_dist, self.parts = inner, z_dist, parts
-        self.coder = ClusterCoder(k, parts, dim)
+        self.coder = ClusterCoder(k, parts, dim, pca_dims)
         self.embed = PartEmbedding(k, parts, embed_dim, std=1.0)
         self.num_classes = 0  # unconditional to the trainer and samplers: labels come from z
 
@@ -121,5 +139,17 @@ class SelfCondGenerator(nn.Module):
         return self.coder.draw(to_uniform(z[:, : self.parts], self.z_dist))
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is not None:
+            raise ValueError("a self-conditioned G reads its cluster labels from z, not from y")
         e = self.embed(self.labels(z))
         return self.net(torch.cat([z[:, self.parts :], e], dim=1))
+
+
+def fit_clusters(g: nn.Module, data, seed: int) -> ClusterCoder | None:
+    """Fit a self-conditioned G's clusters on `FIT_N` real samples of `data`, drawn from their
+    own seeded stream; returns its coder (None for any other G)."""
+    coder = getattr(g, "coder", None)
+    if isinstance(coder, ClusterCoder):
+        fit_gen = torch.Generator().manual_seed(seed + 54_321)
+        coder.fit(data.sample(FIT_N, fit_gen).x, seed=seed)
+    return coder

@@ -39,7 +39,8 @@ class Phase:
 @dataclass
 class PhaseInput:
     """What one phase update sees: a real batch (None when the phase declared it needs none),
-    fresh noise, labels for fakes, the step."""
+    fresh noise, labels for fakes ([N]; cluster labels [N, P] when self-conditioned), the
+    step."""
 
     real: Batch | None
     z: torch.Tensor
