@@ -6,7 +6,7 @@ import torch
 
 from ganforge import load_generator
 from ganforge.errors import ConfigError
-from ganforge.nets.selfcond import ClusterCoder
+from ganforge.nets.selfcond import ClusterCoder, cluster_loss
 from ganforge.presets import preset_config
 from ganforge.trainer import Trainer
 
@@ -50,6 +50,24 @@ def test_clusters_find_the_kinds_and_draw_them_at_the_data_frequencies():
     drawn3 = coder3.draw(torch.rand(100_000, 3, generator=gen))
     shares = (drawn3 == left).float().mean(0)
     assert torch.allclose(shares, kinds3.float().mean(0), atol=0.01), shares
+
+
+def test_cluster_loss_is_low_in_the_given_cluster_and_pulls_towards_it():
+    gen = torch.Generator().manual_seed(0)
+    x, kinds = _two_kinds(2000, [0.5], gen)
+    coder = ClusterCoder(2, 1, 64)
+    coder.fit(x, seed=0)
+    lab = coder.assign(x)
+    right, wrong = cluster_loss(coder, x, lab), cluster_loss(coder, x, 1 - lab)
+    assert float(right) < 0.1 < 1.0 < float(wrong), (float(right), float(wrong))
+    # a step down the loss moves a mislabelled image towards the cluster it is given
+    x1 = x[:1].clone().requires_grad_(True)
+    target = 1 - lab[:1]
+    cluster_loss(coder, x1, target).backward()
+    moved = (x1 - 0.5 * x1.grad / x1.grad.norm()).detach()
+    f = lambda v: (v.flatten(1) - coder.mean) @ coder.basis  # noqa: E731
+    dist = lambda v: torch.cdist(f(v), coder.centroids)[0, target[0, 0]]  # noqa: E731
+    assert float(dist(moved)) < float(dist(x1.detach()))
 
 
 def test_a_self_conditioned_dcgan_makes_the_cluster_it_is_given(tmp_path):
@@ -126,6 +144,8 @@ def test_per_channel_labels_reach_d_for_real_and_fake_batches(tmp_path, mnist_di
         {"model.self_cond": 10, "model.z_dist": "mixture", "model.z_components": 4},
         {"model.self_cond": 10, "model.self_cond_parts": "channels", "model.pack": 2},
         {"model.self_cond_parts": "pixels"},
+        {"loss.self_cond_weight": 1.0},
+        {"model.self_cond": 10, "loss.self_cond_weight": -1.0},
     ],
 )
 def test_self_conditioning_config_faults_are_config_errors(override):

@@ -73,6 +73,7 @@ class LossConfig:
     clip: float = 0.01  # WGAN weight clipping
     margin: float = 10.0  # EBGAN margin m
     pt_weight: float = 0.1  # EBGAN pulling-away term weight
+    self_cond_weight: float = 0.0  # G/cluster: cross-entropy of fakes' clusters (model.self_cond)
     info_categorical: int = 10  # InfoGAN categorical code size (0: none)
     info_continuous: int = 2  # InfoGAN continuous codes
     info_weight: float = 1.0  # InfoGAN mutual-information weight lambda
@@ -332,6 +333,10 @@ def validate(cfg: Config) -> None:
         for need, ok in needs.items():
             if not ok:
                 raise ConfigError(f"model.self_cond={m.self_cond}: self-conditioning needs {need}")
+    if lo.self_cond_weight < 0 or (lo.self_cond_weight > 0 and not m.self_cond):
+        raise ConfigError(
+            f"loss.self_cond_weight={lo.self_cond_weight}: must be >= 0, and > 0 needs model.self_cond"
+        )
     if t.drs_steps < 0:
         raise ConfigError(f"train.drs_steps: must be >= 0, got {t.drs_steps}")
     if t.drs_calib_steps < 0:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 PCA_DIMS = 32  # saved in G's arch: the buffers' shapes depend on it
@@ -143,6 +144,21 @@ class SelfCondGenerator(nn.Module):
             raise ValueError("a self-conditioned G reads its cluster labels from z, not from y")
         e = self.embed(self.labels(z))
         return self.net(torch.cat([z[:, self.parts :], e], dim=1))
+
+
+def cluster_loss(coder: ClusterCoder, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of x's soft cluster assignment against the labels G was given, a scalar.
+
+    x [N, C, H, W], labels [N, P]. Logits -||f - c_k||^2 / s for the PCA features f of each row
+    and centroids c_k, s the batch's mean squared distance to the nearest centroid (detached, so
+    the loss does not pay for shrinking distances). D alone checks labels only as well as its
+    projection learns to; this term asks every fake to fall in its own cluster, which keeps G's
+    cluster frequencies at the data's even where D lets a label slip.
+    """
+    f = (coder._rows(x) - coder.mean) @ coder.basis
+    d2 = torch.cdist(f, coder.centroids).pow(2)
+    s = d2.min(1).values.mean().detach().clamp_min(1e-8)
+    return F.cross_entropy(-d2 / s, labels.reshape(-1))
 
 
 def fit_clusters(g: nn.Module, data, seed: int) -> ClusterCoder | None:

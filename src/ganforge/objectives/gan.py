@@ -29,6 +29,9 @@ decays k by gamma per epoch; here an "epoch" is 100 steps, as the point data is 
 Fakes far from every mode are the ones D rejects most; their gradients, which pull G into the
 gaps between modes, are dropped. With packing, the k best packs are kept.
 
+Self-conditioning (`model.self_cond`, nets/selfcond.py): D judges (image, cluster labels); with
+`self_cond_weight` w > 0 the G phase adds `G/cluster` = w * CE(soft cluster of G(z), its label).
+
 Instance noise (Sonderby et al. 2017; Arjovsky & Bottou 2017): N(0, sigma_t^2) is added to every
 input D sees in phases D and G, with sigma_t = sigma_0 * max(0, 1 - step / total_steps),
 annealed linearly to zero. Its noise comes from the objective's own generator, saved with the
@@ -41,6 +44,7 @@ import torch
 from torch.func import functional_call
 
 from .. import losses
+from ..nets.selfcond import cluster_loss
 from .base import Objective, Phase, PhaseInput, PhaseOutput
 
 
@@ -176,8 +180,11 @@ class GANObjective(Objective):
             return PhaseOutput({"Dreg/r1": 0.5 * c.r1_gamma * c.r1_every * self._r1(d, inp.real)})
         if phase == "G":
             # G step: minimise the G loss through (a look-ahead of) D
-            fake = self._noisy(_cond(g, inp.z, inp.y_fake), inp)
+            raw = _cond(g, inp.z, inp.y_fake)
+            fake = self._noisy(raw, inp)
             terms = {}
+            if c.self_cond_weight > 0:  # self-conditioning: each fake in the cluster it was given
+                terms["G/cluster"] = c.self_cond_weight * cluster_loss(g.coder, raw, inp.y_fake)
             if c.feature_matching:
                 real_feat = d.features(self._noisy(inp.real.x, inp))
                 terms["G/fm"] = feature_matching(real_feat, d.features(fake))
