@@ -54,20 +54,22 @@ def test_clusters_find_the_kinds_and_draw_them_at_the_data_frequencies():
 
 def test_cluster_loss_is_low_in_the_given_cluster_and_pulls_towards_it():
     gen = torch.Generator().manual_seed(0)
-    x, kinds = _two_kinds(2000, [0.5], gen)
+    x, _ = _two_kinds(2000, [0.5], gen)
     coder = ClusterCoder(2, 1, 64)
     coder.fit(x, seed=0)
     lab = coder.assign(x)
     right, wrong = cluster_loss(coder, x, lab), cluster_loss(coder, x, 1 - lab)
-    assert float(right) < 0.1 < 1.0 < float(wrong), (float(right), float(wrong))
+    assert float(right) < 0.1 and float(wrong) > 1.0, (float(right), float(wrong))
     # a step down the loss moves a mislabelled image towards the cluster it is given
     x1 = x[:1].clone().requires_grad_(True)
     target = 1 - lab[:1]
     cluster_loss(coder, x1, target).backward()
     moved = (x1 - 0.5 * x1.grad / x1.grad.norm()).detach()
-    f = lambda v: (v.flatten(1) - coder.mean) @ coder.basis  # noqa: E731
-    dist = lambda v: torch.cdist(f(v), coder.centroids)[0, target[0, 0]]  # noqa: E731
-    assert float(dist(moved)) < float(dist(x1.detach()))
+    def dist(v):
+        f = (v.flatten(1) - coder.mean) @ coder.basis
+        return float(torch.cdist(f, coder.centroids)[0, target[0, 0]])
+
+    assert dist(moved) < dist(x1.detach())
 
 
 def test_a_self_conditioned_dcgan_makes_the_cluster_it_is_given(tmp_path):
