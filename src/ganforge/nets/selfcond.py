@@ -13,6 +13,10 @@ and cost seconds). `parts="channels"` clusters every channel on its own and give
 tuple of labels, one per channel, drawn independently: right for data whose channels are
 independent images, as Stacked MNIST's three digits are.
 
+D checks the labels only as far as its projection learns to; `cluster_loss` (the objective's
+`G/cluster` term, weight `loss.self_cond_weight`) asks each fake directly to land in its cluster,
+which lets more, purer clusters be used (docs/modes.md: 50 per channel on Stacked MNIST).
+
 G's labels come from its own prior draw (as InfoGAN's codes do, `heads.split_codes`): the first
 P entries of z pick the P labels through the inverse CDF of the cluster frequencies, so G samples
 unconditionally, resumes stay exact, and a checkpoint needs nothing but its arch and weights.
