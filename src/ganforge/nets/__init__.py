@@ -41,9 +41,9 @@ def generator_arch(model, spec) -> dict[str, Any]:
     else:
         arch |= {"base": model.base_channels}
     if model.self_cond:
-        from .selfcond import PCA_DIMS
+        from .selfcond import PCA_DIMS, label_parts
 
-        parts = spec.shape[0] if model.self_cond_parts == "channels" else 1
+        parts = label_parts(model.self_cond_parts, spec.shape)
         if model.z_dim <= parts:
             raise ConfigError(
                 f"model.z_dim={model.z_dim}: self-conditioning reads {parts} label(s) from z "
@@ -66,9 +66,9 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
     cls = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "conv1d": Conv1dGenerator,
            "gru": GRUGenerator}[name]
     if sc:
-        from .selfcond import SelfCondGenerator
+        from .selfcond import SelfCondGenerator, label_parts
 
-        parts = shape[0] if sc["parts"] == "channels" else 1
+        parts = label_parts(sc["parts"], shape)
         inner = cls(z_dim - parts + sc["embed_dim"], shape, **kw)
         dim = math.prod(shape) // parts
         return SelfCondGenerator(
@@ -105,10 +105,11 @@ def build_discriminator(model, spec) -> nn.Module:
             num_classes=ncls,
         )
     if model.self_cond:  # D judges (image, cluster labels): one projection vector per label
-        parts = spec.shape[0] if model.self_cond_parts == "channels" else 1
+        from .selfcond import label_parts
+
         return DCGANDiscriminator(
             spec.shape, base=model.base_channels, norm=model.d_norm, num_classes=model.self_cond,
-            label_parts=parts,
+            label_parts=label_parts(model.self_cond_parts, spec.shape),
         )
     return DCGANDiscriminator(spec.shape, base=model.base_channels, norm=model.d_norm, num_classes=ncls)
 

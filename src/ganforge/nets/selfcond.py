@@ -41,6 +41,11 @@ SVD_ENTRIES = 60_000_000
 CLUSTER_SHARPNESS = 10.0
 
 
+def label_parts(parts: str, shape) -> int:
+    """P, the labels per sample: the channel count of `shape` [C, ...] for "channels", else 1."""
+    return int(shape[0]) if parts == "channels" else 1
+
+
 class ClusterCoder(nn.Module):
     """Nearest-centroid labels in a fixed PCA space, and the real data's label frequencies.
 
