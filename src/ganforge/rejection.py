@@ -72,9 +72,9 @@ def _descend(ratio: FourierRatio, loss_fn: Callable[[], torch.Tensor], *, steps:
         loss.backward()
         opt.step()
         sched.step()
-        losses.append(float(loss.detach()))
+        losses.append(loss.detach())  # read back once at the end: no host sync per step
     ratio.eval()
-    return losses
+    return torch.stack(losses).tolist()
 
 
 def fit_density_ratio(
