@@ -59,6 +59,7 @@ class ModelConfig:
     # self-conditioning on k-means clusters of the real data (Liu et al. 2020; nets/selfcond.py)
     self_cond: int = 0  # clusters k; 0 disables
     self_cond_parts: str = "image"  # cluster whole images, or each channel on its own
+    self_cond_method: str = "kmeans"  # k-means of the pixels' PCA, or spectral (kNN graph)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.z_dist": ("uniform", "normal", "mixture"),
     "model.d_norm": ("batch", "none"),
     "model.self_cond_parts": ("image", "channels"),
+    "model.self_cond_method": ("kmeans", "spectral"),
     "model.init": ("default", "dcgan"),
     "loss.objective": ("gan",),
     "loss.g_loss": ("nonsaturating", "saturating"),
@@ -333,6 +335,8 @@ def validate(cfg: Config) -> None:
         for need, ok in needs.items():
             if not ok:
                 raise ConfigError(f"model.self_cond={m.self_cond}: self-conditioning needs {need}")
+    if m.self_cond_method != "kmeans" and not m.self_cond:
+        raise ConfigError(f"model.self_cond_method={m.self_cond_method}: needs model.self_cond")
     if lo.self_cond_weight < 0 or (lo.self_cond_weight > 0 and not m.self_cond):
         raise ConfigError(
             f"loss.self_cond_weight={lo.self_cond_weight}: must be >= 0, and > 0 needs model.self_cond"

@@ -51,7 +51,7 @@ def generator_arch(model, spec) -> dict[str, Any]:
             )
         arch["selfcond"] = {
             "k": model.self_cond, "parts": model.self_cond_parts, "z_dist": model.z_dist,
-            "embed_dim": SELFCOND_EMBED, "pca_dims": PCA_DIMS,
+            "embed_dim": SELFCOND_EMBED, "pca_dims": PCA_DIMS, "method": model.self_cond_method,
         }
     return arch | {"num_classes": ncls}
 
@@ -73,7 +73,8 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
         dim = math.prod(shape) // parts
         return SelfCondGenerator(
             inner, k=sc["k"], parts=parts, z_dist=sc["z_dist"], embed_dim=sc["embed_dim"], dim=dim,
-            pca_dims=sc.get("pca_dims", 32),  # runs from before pca_dims was recorded used 32
+            # runs from before pca_dims and method were recorded used 32 and k-means
+            pca_dims=sc.get("pca_dims", 32), method=sc.get("method", "kmeans"),
         )
     net = cls(z_dim, shape, **kw)
     if info:
