@@ -56,7 +56,7 @@ class ModelConfig:
     minibatch_disc: bool = False  # minibatch discrimination (Salimans et al. 2016)
     mbstd: bool = False  # minibatch standard deviation feature (Karras et al. 2018)
     spectral_norm: bool = False  # spectral normalisation of D's layers (Miyato et al. 2018)
-    # self-conditioning on k-means clusters of the real data (Liu et al. 2020; nets/selfcond.py)
+    # self-conditioning on clusters of the real data (Liu et al. 2020; nets/selfcond.py)
     self_cond: int = 0  # clusters k; 0 disables
     self_cond_parts: str = "image"  # cluster whole images, or each channel on its own
     self_cond_method: str = "kmeans"  # k-means of the pixels' PCA, or spectral (kNN graph)
