@@ -73,6 +73,36 @@ def test_cluster_loss_is_low_in_the_given_cluster_and_pulls_towards_it(method):
     assert dist(moved) < dist(x1.detach())
 
 
+def test_small_spectral_clusters_repeat_prototypes_and_count_each_once():
+    """Clusters with fewer members than prototypes repeat them: labels are unchanged, and the
+    loss's kernel density counts every member once (an unevenly repeated one would pull harder)."""
+    gen = torch.Generator().manual_seed(0)
+    x, kinds = _two_kinds(40, [0.5], gen)  # about 20 per kind: some clusters repeat members
+    coder = ClusterCoder(2, 1, 64, method="spectral")
+    coder.fit(x, seed=0)
+    lab = coder.assign(x)[:, 0]
+    assert float((lab == lab[kinds[:, 0]].mode().values).eq(kinds[:, 0]).float().mean()) == 1.0
+    assert float(coder.log_copies().max()) > 0  # some prototype is repeated
+    x, _ = _two_kinds(20, [0.5], gen)  # new images of the kinds, at no prototype
+    f = (x.flatten(1) - coder.mean) @ coder.basis
+    for i in range(len(x)):  # one image at a time, each given either cluster
+        tau = coder.sq_dists(x[i : i + 1]).min() / 10.0
+        logits = torch.stack([  # each distinct prototype once
+            torch.logsumexp(-torch.cdist(f[i : i + 1], protos.unique(dim=0)).pow(2) / tau, 1)
+            for protos in coder.centroids.view(2, -1, coder.centroids.shape[1])
+        ], 1)
+        for c in (0, 1):
+            y = torch.tensor([[c]])
+            expected = torch.nn.functional.cross_entropy(logits, y[:, 0])
+            assert torch.allclose(cluster_loss(coder, x[i : i + 1], y), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_spectral_clustering_with_too_few_distinct_images_is_a_config_error():
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(0)).repeat(20, 1, 1, 1)
+    with pytest.raises(ConfigError, match="distinct real images"):
+        ClusterCoder(2, 1, 64, method="spectral").fit(x, seed=0)
+
+
 def test_spectral_clusters_of_mnist_are_purer_than_kmeans(mnist_dir):
     """The graph follows the digits where k-means' Voronoi cells mix those that look alike
     (4/9/7, 3/5/8): measured with MNIST's labels, which the clustering never sees."""

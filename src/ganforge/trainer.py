@@ -65,7 +65,11 @@ def data_summary(spec) -> dict:
 class Trainer:
     """Build everything from a Config and train; `Trainer.resume(run_dir)` continues a run."""
 
-    def __init__(self, cfg: Config, run_dir: str | Path, *, quiet: bool = False, log=print) -> None:
+    def __init__(
+        self, cfg: Config, run_dir: str | Path, *, quiet: bool = False, log=print,
+        fresh: bool = True,
+    ) -> None:
+        """`fresh=False` (`resume`) skips fitting what the checkpoint restores (the clusters)."""
         self.cfg, self.run_dir, self.quiet, self.log = cfg, Path(run_dir), quiet, log
         t = cfg.train
         if t.threads:
@@ -78,7 +82,7 @@ class Trainer:
         self.shard = self.data.shard(self.dist.rank, self.dist.world)
         g, d, self.arch = build_nets(cfg.model, self.spec)
         # self-conditioning: cluster the real data once, before anything copies G (EMA, DDP)
-        self.clusters = fit_clusters(g, self.data, t.seed)
+        self.clusters = fit_clusters(g, self.data, t.seed, fit=fresh)
         self.objective = build_objective(cfg)
         nets = {"G": g, "D": d}
         nets.update(self.objective.build_nets(nets, self.spec))
@@ -489,7 +493,7 @@ class Trainer:
         if overrides:
             cfg = apply_overrides(cfg, overrides)
         run = Path(run_dir) if Path(run_dir).is_dir() else ck.parent.parent
-        trainer = cls(cfg, run, **kw)
+        trainer = cls(cfg, run, fresh=False, **kw)
         trainer.load_state_dict(state)
         return trainer
 

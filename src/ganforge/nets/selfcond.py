@@ -50,13 +50,14 @@ SVD_ENTRIES = 60_000_000
 CLUSTER_SHARPNESS = 10.0
 # spectral clustering: images in the graph, neighbours per image, most eigenvectors kept (50
 # clusters of MNIST's test digits: 0.93-0.94 pure with 7 neighbours and 50 eigenvectors, 0.93
-# with 16, 0.92 with 10 neighbours; k-means of the PCA, 0.83)
+# with 16 eigenvectors, 0.92 with 10 neighbours; k-means of the PCA, 0.83)
 SPECTRAL_N = 10_000
 SPECTRAL_NEIGHBOURS = 7
 SPECTRAL_DIMS = 100
 # prototypes per spectral cluster: their nearest-prototype labels agree with the graph's for
 # 94% of MNIST digits at 20 (90% at 10); each costs K x S distances per row, a few ms a step
 PROTOS_PER_CLUSTER = 20
+ASSIGN_CHUNK = 1024  # images labelled at once: [1024 * P, K * S] distances
 
 
 def label_parts(parts: str, shape) -> int:
@@ -97,8 +98,21 @@ class ClusterCoder(nn.Module):
 
     @torch.no_grad()
     def assign(self, x: torch.Tensor) -> torch.Tensor:
-        """Cluster labels [N, P] (int64) of images x [N, C, H, W]: the nearest prototype's."""
-        return self.sq_dists(x).amin(2).argmin(1).view(len(x), self.parts)
+        """Cluster labels [N, P] (int64) of images x [N, C, H, W]: the nearest prototype's.
+        In chunks: the fit labels all its rows, and 1,000 spectral clusters hold 20,000
+        prototypes."""
+        out = []
+        for chunk in x.split(ASSIGN_CHUNK):
+            f = (self._rows(chunk).float() - self.mean) @ self.basis
+            d = torch.cdist(f, self.centroids).view(len(f), self.k, self.protos)
+            out.append(d.amin(2).argmin(1).view(len(chunk), self.parts))
+        return torch.cat(out)
+
+    def log_copies(self) -> torch.Tensor:
+        """[K, S]: log of how many times each prototype occurs in its cluster (a cluster with
+        fewer members than S repeats them; `cluster_loss` counts each member once)."""
+        c = self.centroids.view(self.k, self.protos, -1)
+        return (c[:, :, None] == c[:, None]).all(-1).sum(-1).float().log()
 
     def draw(self, u: torch.Tensor) -> torch.Tensor:
         """Labels [N, P] from uniforms u [N, P] in [0, 1], with the real data's frequencies."""
@@ -135,7 +149,7 @@ def _kmeans_centroids(feats, k: int, seed: int):
 def _spectral_prototypes(feats, k: int, seed: int):
     """[k * PROTOS_PER_CLUSTER, d]: spectral clusters of the distinct rows of `feats` (at most
     `SPECTRAL_N` of them), each summarised by PROTOS_PER_CLUSTER k-means prototypes; a cluster
-    with fewer members repeats them (a duplicate never changes the nearest prototype).
+    with fewer members repeats them (`ClusterCoder.log_copies` discounts the repeats).
 
     Ng, Jordan & Weiss 2002: the symmetrised kNN graph's top min(k, `SPECTRAL_DIMS`) Laplacian
     eigenvectors, each row scaled to unit length, then k-means. Kept whole (the constant first
@@ -149,10 +163,11 @@ def _spectral_prototypes(feats, k: int, seed: int):
     rng = np.random.default_rng(seed)
     rows = np.unique(feats, axis=0)  # Stacked MNIST's channels repeat the same digits
     rows = rows[rng.permutation(len(rows))[:SPECTRAL_N]]
-    if len(rows) < k * 2:
+    need = max(2 * k, SPECTRAL_NEIGHBOURS + 1)
+    if len(rows) < need:
         raise ConfigError(
-            f"model.self_cond={k}: spectral clustering needs at least {2 * k} distinct real "
-            f"images, the data has {len(rows)}"
+            f"model.self_cond={k}: spectral clustering needs at least {need} distinct real "
+            f"images (or channels, with self_cond_parts=channels), the data has {len(rows)}"
         )
     graph = kneighbors_graph(rows, SPECTRAL_NEIGHBOURS, include_self=False)
     with warnings.catch_warnings():  # separate components are handled, see above
@@ -243,14 +258,16 @@ def cluster_loss(coder: ClusterCoder, x: torch.Tensor, labels: torch.Tensor) -> 
     """
     d2 = coder.sq_dists(x)
     tau = d2.flatten(1).min(1).values.mean().detach().clamp_min(1e-8) / CLUSTER_SHARPNESS
-    return F.cross_entropy(torch.logsumexp(-d2 / tau, 2), labels.reshape(-1))
+    logits = torch.logsumexp(-d2 / tau - coder.log_copies(), 2)
+    return F.cross_entropy(logits, labels.reshape(-1))
 
 
-def fit_clusters(g: nn.Module, data, seed: int) -> ClusterCoder | None:
+def fit_clusters(g: nn.Module, data, seed: int, *, fit: bool = True) -> ClusterCoder | None:
     """Fit a self-conditioned G's clusters on `FIT_N` real samples of `data`, drawn from their
-    own seeded stream; returns its coder (None for any other G)."""
+    own seeded stream (`fit=False`: left for a checkpoint to restore); returns its coder (None
+    for any other G)."""
     coder = getattr(g, "coder", None)
-    if isinstance(coder, ClusterCoder):
+    if isinstance(coder, ClusterCoder) and fit:
         fit_gen = torch.Generator().manual_seed(seed + 54_321)
         coder.fit(data.sample(FIT_N, fit_gen).x, seed=seed)
     return coder
