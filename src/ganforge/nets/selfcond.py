@@ -86,6 +86,8 @@ class ClusterCoder(nn.Module):
         self.register_buffer("basis", torch.zeros(dim, pca_dims))
         self.register_buffer("centroids", torch.zeros(k * self.protos, pca_dims))
         self.register_buffer("cdf", torch.linspace(1 / k, 1, k).repeat(parts, 1))
+        # derived from the centroids after a fit or a load, not saved (`_count_copies`)
+        self.register_buffer("log_copies", torch.zeros(k, self.protos), persistent=False)
 
     def _rows(self, x: torch.Tensor) -> torch.Tensor:
         """x [N, C, ...] -> [N * P, D]: whole images, or one row per channel."""
@@ -108,11 +110,16 @@ class ClusterCoder(nn.Module):
             out.append(d.amin(2).argmin(1).view(len(chunk), self.parts))
         return torch.cat(out)
 
-    def log_copies(self) -> torch.Tensor:
-        """[K, S]: log of how many times each prototype occurs in its cluster (a cluster with
-        fewer members than S repeats them; `cluster_loss` counts each member once)."""
+    def _count_copies(self) -> None:
+        """`log_copies` [K, S]: log of how many times each prototype occurs in its cluster (a
+        cluster with fewer members than S repeats them; `cluster_loss` counts each once)."""
         c = self.centroids.view(self.k, self.protos, -1)
-        return (c[:, :, None] == c[:, None]).all(-1).sum(-1).float().log()
+        self.log_copies.copy_((c[:, :, None] == c[:, None]).all(-1).sum(-1).float().log())
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        with torch.no_grad():
+            self._count_copies()
 
     def draw(self, u: torch.Tensor) -> torch.Tensor:
         """Labels [N, P] from uniforms u [N, P] in [0, 1], with the real data's frequencies."""
@@ -133,6 +140,7 @@ class ClusterCoder(nn.Module):
         self.mean.copy_(mean)
         self.basis.copy_(basis)
         self.centroids.copy_(torch.from_numpy(fit(feats, self.k, seed)))
+        self._count_copies()
         labels = self.assign(x)
         for p in range(self.parts):  # the parts share the clusters, each has its own frequencies
             counts = torch.bincount(labels[:, p], minlength=self.k).double()
@@ -258,7 +266,7 @@ def cluster_loss(coder: ClusterCoder, x: torch.Tensor, labels: torch.Tensor) -> 
     """
     d2 = coder.sq_dists(x)
     tau = d2.flatten(1).min(1).values.mean().detach().clamp_min(1e-8) / CLUSTER_SHARPNESS
-    logits = torch.logsumexp(-d2 / tau - coder.log_copies(), 2)
+    logits = torch.logsumexp(-d2 / tau - coder.log_copies, 2)
     return F.cross_entropy(logits, labels.reshape(-1))
 
 
