@@ -103,12 +103,8 @@ class ClusterCoder(nn.Module):
         """Cluster labels [N, P] (int64) of images x [N, C, H, W]: the nearest prototype's.
         In chunks: the fit labels all its rows, and 1,000 spectral clusters hold 20,000
         prototypes."""
-        out = []
-        for chunk in x.split(ASSIGN_CHUNK):
-            f = (self._rows(chunk).float() - self.mean) @ self.basis
-            d = torch.cdist(f, self.centroids).view(len(f), self.k, self.protos)
-            out.append(d.amin(2).argmin(1).view(len(chunk), self.parts))
-        return torch.cat(out)
+        return torch.cat([self.sq_dists(chunk).amin(2).argmin(1).view(len(chunk), self.parts)
+                          for chunk in x.split(ASSIGN_CHUNK)])
 
     def _count_copies(self) -> None:
         """`log_copies` [K, S]: log of how many times each prototype occurs in its cluster (a
