@@ -29,12 +29,18 @@ def _two_kinds(n, share, gen, channels=1):
     return x + 0.3 * torch.randn(x.shape, generator=gen), kinds
 
 
+def _fit_two_kinds(n, share, gen, method, channels=1):
+    """`_two_kinds` images, their kinds, and 2 clusters (`method`) fitted on them."""
+    x, kinds = _two_kinds(n, share, gen, channels)
+    coder = ClusterCoder(2, channels, 64, method=method)
+    coder.fit(x, seed=0)
+    return x, kinds, coder
+
+
 @pytest.mark.parametrize("method", ["kmeans", "spectral"])
 def test_clusters_find_the_kinds_and_draw_them_at_the_data_frequencies(method):
     gen = torch.Generator().manual_seed(0)
-    x, kinds = _two_kinds(2000, [0.7], gen)
-    coder = ClusterCoder(2, 1, 64, method=method)
-    coder.fit(x, seed=0)
+    x, kinds, coder = _fit_two_kinds(2000, [0.7], gen, method)
     lab = coder.assign(x)[:, 0]
     left = lab[kinds[:, 0]].mode().values  # the cluster of the left-bright images
     assert float((lab == left).eq(kinds[:, 0]).float().mean()) == 1.0
@@ -42,9 +48,7 @@ def test_clusters_find_the_kinds_and_draw_them_at_the_data_frequencies(method):
     share = float(kinds.float().mean())  # about 0.7; the clusters' frequency is the sample's
     assert abs(float((drawn == left).float().mean()) - share) < 0.01
     # one label per channel, each channel with its own frequencies
-    x3, kinds3 = _two_kinds(2000, [0.7, 0.2, 0.5], gen, channels=3)
-    coder3 = ClusterCoder(2, 3, 64, method=method)
-    coder3.fit(x3, seed=0)
+    x3, kinds3, coder3 = _fit_two_kinds(2000, [0.7, 0.2, 0.5], gen, method, channels=3)
     lab3 = coder3.assign(x3)
     left = lab3[:, 0][kinds3[:, 0]].mode().values
     assert torch.equal(lab3 == left, kinds3)
@@ -56,9 +60,7 @@ def test_clusters_find_the_kinds_and_draw_them_at_the_data_frequencies(method):
 @pytest.mark.parametrize("method", ["kmeans", "spectral"])
 def test_cluster_loss_is_low_in_the_given_cluster_and_pulls_towards_it(method):
     gen = torch.Generator().manual_seed(0)
-    x, _ = _two_kinds(2000, [0.5], gen)
-    coder = ClusterCoder(2, 1, 64, method=method)
-    coder.fit(x, seed=0)
+    x, _, coder = _fit_two_kinds(2000, [0.5], gen, method)
     lab = coder.assign(x)
     right, wrong = cluster_loss(coder, x, lab), cluster_loss(coder, x, 1 - lab)
     assert float(right) < 0.1 and float(wrong) > 1.0, (float(right), float(wrong))
@@ -77,9 +79,8 @@ def test_small_spectral_clusters_repeat_prototypes_and_count_each_once():
     """Clusters with fewer members than prototypes repeat them: labels are unchanged, and the
     loss's kernel density counts every member once (an unevenly repeated one would pull harder)."""
     gen = torch.Generator().manual_seed(0)
-    x, kinds = _two_kinds(40, [0.5], gen)  # about 20 per kind: some clusters repeat members
-    coder = ClusterCoder(2, 1, 64, method="spectral")
-    coder.fit(x, seed=0)
+    # about 20 per kind: some clusters repeat members
+    x, kinds, coder = _fit_two_kinds(40, [0.5], gen, "spectral")
     lab = coder.assign(x)[:, 0]
     assert float((lab == lab[kinds[:, 0]].mode().values).eq(kinds[:, 0]).float().mean()) == 1.0
     assert float(coder.log_copies.max()) > 0  # some prototype is repeated
