@@ -29,8 +29,8 @@ from ganforge.metrics.classifier import ClassifierSettings, holdout_split, load_
 
 def run_one(preset: str, steps: int, seed: int) -> dict:
     from ganforge.presets import preset_config
-    from ganforge.sampling import load_generator
-    from ganforge.trainer import Trainer
+    from ganforge.runner import make_trainer
+    from ganforge.sampling.generator import load_generator
 
     torch.set_num_threads(1)
     real = load_dataset("digits")
@@ -48,7 +48,7 @@ def run_one(preset: str, steps: int, seed: int) -> dict:
             "train.checkpoint_every": 10**9,
         },
     )
-    Trainer(cfg, out, quiet=True).fit()
+    make_trainer(cfg, out, quiet=True).fit()
     g = load_generator(out)
     acc, spread = [], []
     for c in range(real.spec.num_classes):

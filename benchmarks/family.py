@@ -35,7 +35,7 @@ def run_one(variant: str, seconds: float, data_dir: str, seed: int) -> dict:
     from ganforge.metrics.classifier import load_or_train
     from ganforge.metrics.evaluate import evaluate
     from ganforge.presets import preset_config
-    from ganforge.trainer import Trainer
+    from ganforge.runner import make_trainer
 
     torch.set_num_threads(1)
     preset = "dcgan-mnist" if variant == "gan" else f"{variant}-mnist"
@@ -43,7 +43,7 @@ def run_one(variant: str, seconds: float, data_dir: str, seed: int) -> dict:
         "data.data_dir": data_dir, "data.split": "test", "data.download": False,
         "train.device": "cpu", "train.threads": 1, "train.diagnose": False,
         "train.steps": 10**7, "train.seed": seed})
-    t = Trainer(cfg, tempfile.mkdtemp(), quiet=True)
+    t = make_trainer(cfg, tempfile.mkdtemp(), quiet=True)
     clf = load_or_train(t.data)
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -51,15 +51,15 @@ def run_one(variant: str, seconds: float, data_dir: str, seed: int) -> dict:
         t.step += 1
     elapsed = time.perf_counter() - start
     g = t.sample_net().eval()
-    z = t._prior(N, torch.Generator().manual_seed(1), device="cpu")
+    z = t.prior(N, torch.Generator().manual_seed(1), device="cpu")
     own = None
     with torch.no_grad():
-        if t.conditional:
+        if getattr(g, "num_classes", 0):
             cls = torch.arange(N) % t.spec.num_classes
             fake = g(z, cls)
         else:
             fake = g(z)
-    if t.conditional:
+    if getattr(g, "num_classes", 0):
         own = float((clf.predict(fake) == cls).float().mean())
     elif variant == "infogan":
         own = code_class_match(g.codes(z)[0], clf.predict(fake), 10)

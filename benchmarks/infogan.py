@@ -40,8 +40,8 @@ def run_one(job: tuple[float, int, dict]) -> dict:
     from ganforge.metrics import code_class_match
     from ganforge.metrics.classifier import load_or_train
     from ganforge.presets import preset_config
-    from ganforge.stats import read_jsonl
-    from ganforge.trainer import Trainer
+    from ganforge.runner import make_trainer
+    from ganforge.training.stats import read_jsonl
 
     scale, seed, extra = job
     torch.set_num_threads(1)
@@ -51,7 +51,7 @@ def run_one(job: tuple[float, int, dict]) -> dict:
         {**_setting(), **extra, "train.seed": seed, "loss.info_code_scale": scale},
     )
     with tempfile.TemporaryDirectory() as tmp:
-        t = Trainer(cfg, Path(tmp) / "run", quiet=True)
+        t = make_trainer(cfg, Path(tmp) / "run", quiet=True)
         t.fit()
         q_acc = read_jsonl(Path(tmp) / "run" / "log.jsonl")[-1]["G/info_acc"]
         g = t.sample_net().eval()

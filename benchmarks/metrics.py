@@ -109,8 +109,8 @@ def main(argv=None) -> int:
     # 3. trained runs
     runs = {}
     for run in args.runs:
-        from ganforge.checkpoint import find_checkpoint
-        from ganforge.sampling import load_generator
+        from ganforge.sampling.generator import load_generator
+        from ganforge.training.checkpoint import find_checkpoint
 
         g = load_generator(find_checkpoint(run))
         r = evaluate(

@@ -66,7 +66,8 @@ def run_one(job: dict) -> dict:
 
     from ganforge.metrics import mixture_mode_stats
     from ganforge.presets import preset_config
-    from ganforge.trainer import Trainer
+    from ganforge.runner import make_trainer
+    from ganforge.sampling.rejection import sample_points
 
     torch.set_num_threads(1)
     ov = {
@@ -80,7 +81,7 @@ def run_one(job: dict) -> dict:
     cfg = preset_config(job["preset"], ov)
     out = Path(job["workdir"]) / f"{job['name']}-s{job['seed']}"
     t0 = time.process_time()
-    trainer = Trainer(cfg, out, quiet=True, log=lambda *a: None)
+    trainer = make_trainer(cfg, out, quiet=True, log=lambda *a: None)
     trainer.fit()
     n = job["samples"]
     # the target's ">= 20 high-quality samples of 2,500" per mode, at the same rate for other n
@@ -88,14 +89,14 @@ def run_one(job: dict) -> dict:
 
     def score(rejection: bool) -> dict:
         gen = torch.Generator().manual_seed(10_000 + job["seed"])
-        x = trainer.sample_points(n, gen, rejection=rejection)
+        x = sample_points(trainer, n, gen, rejection=rejection)
         return mixture_mode_stats(x, trainer.spec.modes, trainer.spec.mode_std, strict_min=strict_min)
 
     # with rejection sampling (train.drs_steps) the row scores its output, and G's own points too;
     # the CPU seconds include drawing the scored points, which rejection makes a cost
     st = score(True)
     cpu = time.process_time() - t0
-    raw = score(False) if trainer.ratio is not None else None
+    raw = score(False) if trainer.callback("rejection") is not None else None
     warnings = (
         [
             json.loads(ln)["condition"]
@@ -218,12 +219,12 @@ def count_stacked_modes(trainer, *, n: int, seed: int) -> dict:
     domain classifier (ganforge.metrics.classifier), mode = 100 c_R + 10 c_G + c_B."""
     import torch
 
-    from ganforge.data.stacked import stacked_mode_stats
     from ganforge.metrics.classifier import load_or_train
+    from ganforge.metrics.modes import stacked_mode_stats
 
     clf = load_or_train(trainer.data.base)
     g = trainer.sample_net().eval()
-    z = trainer._prior(n, torch.Generator().manual_seed(20_000 + seed), device="cpu")
+    z = trainer.prior(n, torch.Generator().manual_seed(20_000 + seed), device="cpu")
     with torch.no_grad():
         x = torch.cat([g(c.to(trainer.device)).cpu() for c in z.split(1000)])
     digits = [clf.predict(x[:, i : i + 1]) for i in range(3)]
@@ -236,10 +237,11 @@ def stacked_real(args, seed: int) -> list[dict]:
     finite draw from a uniform 1,000-mode source remains)."""
     import torch
 
-    from ganforge.data.stacked import STACKED_EVAL_SAMPLES, stacked_mode_stats
+    from ganforge.data.stacked import STACKED_EVAL_SAMPLES
     from ganforge.metrics.classifier import load_or_train
+    from ganforge.metrics.modes import stacked_mode_stats
     from ganforge.presets import preset_config
-    from ganforge.trainer import load_data
+    from ganforge.training.trainer import load_data
 
     data = load_data(preset_config("stacked-mnist-dcgan", {"data.data_dir": args.data_dir}))
     batch = data.sample(STACKED_EVAL_SAMPLES, torch.Generator().manual_seed(20_000 + seed))
@@ -258,7 +260,7 @@ def stacked(args) -> list[dict]:
 
     from ganforge.data.stacked import STACKED_EVAL_SAMPLES
     from ganforge.presets import preset_config
-    from ganforge.trainer import Trainer
+    from ganforge.runner import make_trainer
 
     torch.set_num_threads(args.threads)
     rows = []
@@ -279,7 +281,7 @@ def stacked(args) -> list[dict]:
                 "train.checkpoint_every": 10**9,
                 **args.overrides,
             }
-            probe = Trainer(
+            probe = make_trainer(
                 preset_config(preset, {**base, "train.steps": 20}),
                 Path(args.workdir) / "probe",
                 quiet=True,
@@ -292,7 +294,7 @@ def stacked(args) -> list[dict]:
             steps = max(100, int(args.budget / per_step * 0.9))
             cfg = preset_config(preset, {**base, "train.steps": steps, "train.tick": 500})
             t0 = time.process_time()
-            trainer = Trainer(cfg, Path(args.workdir) / f"{preset}-s{seed}", quiet=True)
+            trainer = make_trainer(cfg, Path(args.workdir) / f"{preset}-s{seed}", quiet=True)
             trainer.fit()
             cpu = time.process_time() - t0
             st = count_stacked_modes(trainer, n=STACKED_EVAL_SAMPLES, seed=seed)

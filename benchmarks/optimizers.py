@@ -26,7 +26,7 @@ def run_one(job: tuple[str, float, int, int]) -> dict:
 
     from ganforge.metrics import mixture_mode_stats
     from ganforge.presets import preset_config
-    from ganforge.trainer import Trainer
+    from ganforge.runner import make_trainer
 
     opt, r1, seed, steps = job
     torch.set_num_threads(1)
@@ -34,7 +34,7 @@ def run_one(job: tuple[str, float, int, int]) -> dict:
         "g_opt.name": opt, "d_opt.name": opt, "loss.r1_gamma": r1, "train.seed": seed,
         "train.steps": steps, "train.threads": 1, "train.diagnose": False,
         "train.sample_every": steps, "train.checkpoint_every": steps, "train.tick": steps})
-    t = Trainer(cfg, f"/tmp/ganforge-opt/{opt}-{r1}-{seed}", quiet=True)
+    t = make_trainer(cfg, f"/tmp/ganforge-opt/{opt}-{r1}-{seed}", quiet=True)
     c0 = time.process_time()
     t.fit()
     cpu = time.process_time() - c0

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from ganforge.presets import preset_config
-from ganforge.trainer import Trainer, make_optimizer
+from ganforge.training.trainer import Trainer, make_optimizer
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

@@ -25,8 +25,8 @@ import torch
 def channel_report(x: torch.Tensor, clf) -> dict:
     """x [N, 3, 28, 28] in [-1, 1] -> the joint stats and, per channel, digit shares, their KL to
     uniform, and the classifier's mean top probability over all samples and per predicted digit."""
-    from ganforge.data.stacked import stacked_mode_stats
     from ganforge.metrics import class_histogram_stats
+    from ganforge.metrics.modes import stacked_mode_stats
 
     digits, channels = [], []
     with torch.no_grad():
@@ -67,13 +67,13 @@ def main(argv=None) -> int:
     if not args.runs and not args.real:
         p.error("give a run folder or --real")
 
-    from ganforge.checkpoint import find_checkpoint, load_state
     from ganforge.data.stacked import STACKED_EVAL_SAMPLES
     from ganforge.errors import GanforgeError
     from ganforge.metrics.classifier import load_or_train
     from ganforge.presets import preset_config
-    from ganforge.sampling import load_generator
-    from ganforge.trainer import load_data
+    from ganforge.sampling.generator import load_generator
+    from ganforge.training.checkpoint import find_checkpoint, load_state
+    from ganforge.training.trainer import load_data
 
     try:
         seeds = {}  # each run's latents as benchmarks/modes.py drew them: seeded by its train.seed

@@ -8,7 +8,7 @@ import torch
 
 from ganforge.cli import main
 from ganforge.data import load_dataset
-from ganforge.data.stacked import StackedMNIST, stacked_mode_stats
+from ganforge.data.stacked import StackedMNIST
 from ganforge.metrics.classifier import (
     ClassifierExtractor,
     ClassifierSettings,
@@ -16,6 +16,7 @@ from ganforge.metrics.classifier import (
     train_classifier,
 )
 from ganforge.metrics.evaluate import evaluate
+from ganforge.metrics.modes import stacked_mode_stats
 
 from .conftest import SHARED_MNIST
 

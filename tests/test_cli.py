@@ -1,5 +1,6 @@
 """The command line: the main paths work, and bad input gives one line and exit code 2."""
 
+import json
 import subprocess
 import sys
 
@@ -20,12 +21,18 @@ def _err_line(capsys):
     return err
 
 
-def test_presets_lists_every_required_preset(capsys):
+def test_presets_lists_every_required_preset_and_digits_is_the_default(capsys):
     assert main(["presets"]) == 0
-    out = capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    listed = [line.split()[0] for line in lines]
     for name in ("digits", "seed-mlp-mnist", "dcgan-mnist", "ring8", "grid25"):
-        assert name in out
-    assert "(default)" in out.splitlines()[0] or "(default)" in out
+        assert name in listed
+    marked = [line.split()[0] for line in lines if line.rstrip().endswith("(default)")]
+    assert marked == ["digits"], marked
+    # and `train` with no --preset trains it: its resolved config is the digits preset's
+    assert main(["train", "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["preset"] == "digits" and cfg["data"]["dataset"] == "digits"
 
 
 def test_dry_run_prints_resolved_config(capsys):

@@ -44,8 +44,8 @@ def test_overrides_are_typed():
     ],
 )
 def test_bad_overrides_name_the_key(key, value, needle):
-    with pytest.raises(ConfigError) as e:
-        apply_overrides(Config(), {key: value})
+    with pytest.raises(ConfigError) as e:  # what `--set` reaches: a preset with overrides
+        preset_config("digits", {key: value})
     assert key in str(e.value) and needle in str(e.value)
     assert "\n" not in str(e.value)
 
@@ -67,3 +67,29 @@ def test_set_without_equals_and_unknown_preset():
 def test_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         Config().train.steps = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "preset,key,value,needle",
+    [
+        ("ebgan-digits", "loss.r1_gamma", "0.1", "loss.r1_gamma=0.1: has no effect under loss.objective=ebgan"),
+        ("wgan-digits", "loss.label_smoothing", "0.1", "applies to gan, acgan, infogan"),
+        ("lsgan-digits", "loss.r1_every", "4", "loss.r1_every=4: has no effect"),
+        ("infogan-digits", "loss.margin", "2", "applies to ebgan"),
+        ("ebgan-digits", "model.minibatch_disc", "true", "model.minibatch_disc: has no effect"),
+    ],
+)
+def test_an_option_the_objective_ignores_is_refused(preset, key, value, needle):
+    with pytest.raises(ConfigError) as e:
+        preset_config(preset, {key: value})
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_every_data_option_reaches_the_dataset(tmp_path):
+    """data.seq_len and data.n_samples were accepted by --set and dropped by the trainer."""
+    from ganforge.runner import make_trainer
+
+    cfg = preset_config("tsgan-sines", {"data.seq_len": 24, "data.n_samples": 64,
+                                        "train.steps": 1, "train.diagnose": False})
+    t = make_trainer(cfg, tmp_path, quiet=True)
+    assert t.spec.shape[0] == 24 and len(t.data.x) == 64

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from ganforge.cli import main
-from ganforge.diagnose import diagnose_run
-from ganforge.diagnostics import oscillates
+from ganforge.diagnostics.live import oscillates
+from ganforge.diagnostics.report import diagnose_run
 from ganforge.presets import preset_config
-from ganforge.stats import read_jsonl
-from ganforge.trainer import Trainer
+from ganforge.runner import make_trainer, resume_trainer
+from ganforge.training.stats import read_jsonl
 
 from .conftest import TINY
 
@@ -21,7 +21,7 @@ FAST = {"train.threads": 1, "train.sample_every": 10**6, "train.checkpoint_every
 
 def _run(tmp_path, preset, **ov):
     lines: list[str] = []
-    t = Trainer(preset_config(preset, {**FAST, **ov}), tmp_path, quiet=True, log=lines.append)
+    t = make_trainer(preset_config(preset, {**FAST, **ov}), tmp_path, quiet=True, log=lines.append)
     t.fit()
     events = read_jsonl(tmp_path / "events.jsonl") if (tmp_path / "events.jsonl").is_file() else []
     warned = {e["condition"] for e in events if e["event"] == "warning"}
@@ -96,7 +96,7 @@ def test_diagnostics_leave_training_bit_identical(tmp_path):
             "ring8",
             {**TINY, "train.steps": 40, "train.diagnose": diag, "model.spectral_norm": True},
         )
-        t = Trainer(cfg, tmp_path / str(diag), quiet=True)
+        t = make_trainer(cfg, tmp_path / str(diag), quiet=True)
         t.fit()
         runs.append(
             {f"{k}.{n}": v for k, net in t.nets.items() for n, v in net.state_dict().items()}
@@ -112,12 +112,12 @@ def test_diagnostics_leave_training_bit_identical(tmp_path):
 
 def test_events_past_the_checkpoint_are_dropped_on_resume(tmp_path):
     cfg = preset_config("ring8", {**TINY, "train.steps": 40})
-    Trainer(cfg, tmp_path, quiet=True).fit()
+    make_trainer(cfg, tmp_path, quiet=True).fit()
     with open(tmp_path / "events.jsonl", "a") as f:  # as if a killed run had warned at step 35
         f.write(json.dumps({"step": 20, "event": "warning", "condition": "x-kept"}) + "\n")
         f.write(json.dumps({"step": 35, "event": "warning", "condition": "x-dropped"}) + "\n")
     (tmp_path / "checkpoints" / "latest").write_text("step-00000020.safetensors\n")
-    t = Trainer.resume(tmp_path, quiet=True)
+    t = resume_trainer(tmp_path, quiet=True)
     t.fit(resumed=True)
     kept = read_jsonl(tmp_path / "events.jsonl")
     assert [e["condition"] for e in kept if e["condition"].startswith("x-")] == ["x-kept"]
@@ -137,9 +137,9 @@ def test_diagnose_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
 
 
 def test_mode_hopping_needs_a_changing_dominant_mode(tmp_path):
-    from ganforge.diagnostics import Diagnostics
+    from ganforge.diagnostics.live import Diagnostics
 
-    t = Trainer(preset_config("ring8", {**TINY, "train.steps": 100}), tmp_path, quiet=True)
+    t = make_trainer(preset_config("ring8", {**TINY, "train.steps": 100}), tmp_path, quiet=True)
     diag = Diagnostics(t)
     v = {"diag/grad/G": 1.0, "diag/modes_live": 8, "diag/dominant_share": 0.2, "diag/mode_kl": 0.0}
     v |= {"diag/diversity": 1.0, "diag/duplicates": 0.0}

@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-from ganforge.checkpoint import find_checkpoint, load_state
-from ganforge.stats import read_jsonl
+from ganforge.training.checkpoint import find_checkpoint, load_state
+from ganforge.training.stats import read_jsonl
 
 from .conftest import TINY
 

@@ -11,13 +11,14 @@ import torch
 from ganforge.cli import main
 from ganforge.data import load_dataset
 from ganforge.errors import ConfigError, DataError
-from ganforge.metrics import features as F
+from ganforge.metrics import inception as F
 from ganforge.metrics.cache import clear_memory_cache
 from ganforge.metrics.classifier import ClassifierExtractor, ClassifierSettings, load_or_train
 from ganforge.metrics.evaluate import ProtocolWarning, Report, compare_protocols, evaluate
+from ganforge.metrics.features import RawExtractor
 from ganforge.presets import preset_config
-from ganforge.stats import read_jsonl
-from ganforge.trainer import Trainer
+from ganforge.runner import make_trainer
+from ganforge.training.stats import read_jsonl
 
 from .conftest import TINY
 
@@ -145,7 +146,7 @@ def test_protocol_record_and_comparison_warning(digits, digits_clf, tmp_path):
     assert back.scores == r1.scores and back.protocol == r1.protocol
 
 
-class CountingRaw(F.RawExtractor):
+class CountingRaw(RawExtractor):
     calls = 0
 
     def extract(self, x, *, batch_size=500):
@@ -260,21 +261,21 @@ def _eval_cfg(**extra):
 
 
 def test_periodic_eval_logs_keeps_best_and_does_not_perturb_training(tmp_path):
-    t = Trainer(_eval_cfg(**{"train.best_metric": "fd"}), tmp_path / "a", quiet=True)
+    t = make_trainer(_eval_cfg(**{"train.best_metric": "fd"}), tmp_path / "a", quiet=True)
     t.fit()
     recs = [r for r in read_jsonl(tmp_path / "a" / "log.jsonl") if "eval/fd" in r]
     assert [r["step"] for r in recs] == [20, 40]
     best = json.loads((tmp_path / "a" / "checkpoints" / "best.json").read_text())
     assert best["value"] == min(r["eval/fd"] for r in recs)
     assert (tmp_path / "a" / "checkpoints" / "best.safetensors").is_file()
-    plain = Trainer(_eval_cfg(**{"train.eval_every": 0}), tmp_path / "b", quiet=True)
+    plain = make_trainer(_eval_cfg(**{"train.eval_every": 0}), tmp_path / "b", quiet=True)
     plain.fit()
     for k, v in t.nets["G"].state_dict().items():
         assert torch.equal(v, plain.nets["G"].state_dict()[k]), k
 
 
 def test_early_stop_after_patience_evaluations(tmp_path, monkeypatch):
-    import ganforge.metrics.training as tr
+    import ganforge.metrics.periodic as tr
 
     values = iter([1.0, 2.0, 3.0, 4.0, 5.0])
     monkeypatch.setattr(tr, "evaluate", lambda *a, **k: Report({"fd": next(values)}, {}))
@@ -286,21 +287,21 @@ def test_early_stop_after_patience_evaluations(tmp_path, monkeypatch):
             "train.patience": 2,
         }
     )
-    t = Trainer(cfg, tmp_path, quiet=True)
+    t = make_trainer(cfg, tmp_path, quiet=True)
     t.fit()
     assert t.step == 30  # best at 10, worse at 20 and 30: stop
 
 
 def test_best_metric_must_be_measured_and_eval_aligned_with_ticks():
     with pytest.raises(ConfigError, match="needs metric 'kid'"):
-        Trainer(_eval_cfg(**{"train.best_metric": "kid"}), "unused", quiet=True)
+        make_trainer(_eval_cfg(**{"train.best_metric": "kid"}), "unused", quiet=True)
     with pytest.raises(ConfigError, match="multiple of train.tick"):
-        Trainer(_eval_cfg(**{"train.eval_every": 25}), "unused", quiet=True)
+        make_trainer(_eval_cfg(**{"train.eval_every": 25}), "unused", quiet=True)
 
 
 def test_cli_eval_run_and_files(tmp_path, capsys):
     run = tmp_path / "run"
-    Trainer(_eval_cfg(**{"train.eval_every": 0}), run, quiet=True).fit()
+    make_trainer(_eval_cfg(**{"train.eval_every": 0}), run, quiet=True).fit()
     assert main(["eval", str(run), "--metrics", "fd,pr,modes", "--n", "500"]) == 0
     out = capsys.readouterr().out
     assert "precision" in out and "modes" in out

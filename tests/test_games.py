@@ -26,7 +26,7 @@ from ganforge.games import (
     xy_game,
     xy_ratio,
 )
-from ganforge.optim import ExtraAdam, OptimisticAdam
+from ganforge.training.optim import ExtraAdam, OptimisticAdam
 
 REL = 1e-6
 

@@ -8,10 +8,10 @@ import torch
 from ganforge.cli import main
 from ganforge.config import from_dict
 from ganforge.errors import ConfigError
-from ganforge.latent import mixture_means, sample_prior
+from ganforge.nets.latent import mixture_means, sample_prior
 from ganforge.presets import preset_config
-from ganforge.sampling import load_generator
-from ganforge.trainer import Trainer
+from ganforge.runner import make_trainer
+from ganforge.sampling.generator import load_generator
 
 from .conftest import TINY
 
@@ -46,7 +46,7 @@ def test_mixture_needs_components_and_is_refused_by_infogan():
         "infogan-digits", {"model.z_dist": "mixture", "model.z_components": 4, **TINY}
     )
     with pytest.raises(ConfigError, match="infogan"):
-        Trainer(cfg, "unused", quiet=True)
+        make_trainer(cfg, "unused", quiet=True)
 
 
 def test_checkpoint_samples_the_prior_it_was_trained_on(tmp_path, capsys):
@@ -58,11 +58,11 @@ def test_checkpoint_samples_the_prior_it_was_trained_on(tmp_path, capsys):
         "model.z_component_std": 0.2,
         "model.z_dim": 4,
     }
-    t = Trainer(preset_config("ring8", ov), tmp_path, quiet=True)
+    t = make_trainer(preset_config("ring8", ov), tmp_path, quiet=True)
     t.fit()
     g = load_generator(tmp_path)
     z = g.prior(64, torch.Generator().manual_seed(3))
-    expect = t._prior(64, torch.Generator().manual_seed(3), device="cpu")
+    expect = t.prior(64, torch.Generator().manual_seed(3), device="cpu")
     assert torch.equal(z, expect)
     out = tmp_path / "s.npy"
     assert main(["sample", str(tmp_path), "--n", "50", "--out", str(out)]) == 0

@@ -6,14 +6,14 @@ import torch
 
 from ganforge.metrics import mixture_mode_stats
 from ganforge.presets import preset_config
-from ganforge.trainer import Trainer
+from ganforge.runner import make_trainer
 
 
 def _ring8_stats(tmp_path, **extra):
     cfg = preset_config("ring8", {"train.steps": 3000, "train.threads": 1, "train.tick": 500,
                                   "train.sample_every": 3000, "train.checkpoint_every": 3000,
                                   **extra})
-    t = Trainer(cfg, tmp_path, quiet=True)
+    t = make_trainer(cfg, tmp_path, quiet=True)
     t.fit()
     x = t.sample_net().eval()(torch.randn(2500, cfg.model.z_dim,
                                           generator=torch.Generator().manual_seed(7)))
@@ -41,7 +41,7 @@ def test_digits_samples_spread_over_classes(tmp_path):
     assert clf.score(x_real[1500:], d.target[1500:]) > 0.9  # the judge itself works
     cfg = preset_config("digits", {"train.steps": 2500, "train.threads": 1, "train.tick": 500,
                                    "train.sample_every": 2500, "train.checkpoint_every": 2500})
-    t = Trainer(cfg, tmp_path, quiet=True)
+    t = make_trainer(cfg, tmp_path, quiet=True)
     t.fit()
     with torch.no_grad():
         fake = t.sample_net().eval()(torch.randn(1000, cfg.model.z_dim,

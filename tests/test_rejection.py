@@ -8,15 +8,16 @@ import torch
 from ganforge.errors import ConfigError, GanforgeError
 from ganforge.metrics import mixture_mode_stats
 from ganforge.presets import preset_config
-from ganforge.rejection import (
+from ganforge.runner import make_trainer, resume_trainer
+from ganforge.sampling.generator import load_generator
+from ganforge.sampling.rejection import (
     FourierRatio,
     calibrate_density_ratio,
     fit_density_ratio,
     ratio_from_state,
     rejection_sample,
+    sample_points,
 )
-from ganforge.sampling import load_generator
-from ganforge.trainer import Trainer
 
 MODES = np.array([[-1.0, 0.0], [1.0, 0.0]])
 STD = 0.05
@@ -117,7 +118,7 @@ def test_drs_config_errors_name_the_value(tmp_path):
         preset_config("grid25-best", {"train.drs_calib_steps": -1})
     cfg = preset_config("digits", {"train.drs_steps": 10, "train.steps": 2})
     with pytest.raises(ConfigError, match="train.drs_steps=10: rejection sampling is for unconditional point"):
-        Trainer(cfg, tmp_path / "run", quiet=True)
+        make_trainer(cfg, tmp_path / "run", quiet=True)
 
 
 def test_a_run_with_drs_samples_sharper_and_keeps_r_in_its_checkpoint(tmp_path):
@@ -127,18 +128,18 @@ def test_a_run_with_drs_samples_sharper_and_keeps_r_in_its_checkpoint(tmp_path):
          "train.threads": 1, "train.tick": 500, "train.sample_every": 1500,
          "train.checkpoint_every": 1500, "train.diagnose": False},
     )
-    t = Trainer(cfg, tmp_path / "run", quiet=True, log=lambda *a: None)
+    t = make_trainer(cfg, tmp_path / "run", quiet=True, log=lambda *a: None)
     t.fit()
     modes, std = t.spec.modes, t.spec.mode_std
-    raw = mixture_mode_stats(t.sample_points(2500, torch.Generator().manual_seed(1), rejection=False),
+    raw = mixture_mode_stats(sample_points(t, 2500, torch.Generator().manual_seed(1), rejection=False),
                              modes, std)
-    kept = mixture_mode_stats(t.sample_points(2500, torch.Generator().manual_seed(1)), modes, std)
+    kept = mixture_mode_stats(sample_points(t, 2500, torch.Generator().manual_seed(1)), modes, std)
     # 1,500 steps leave G blurry; R trained for 800 steps on the CPU sharpens it several-fold
     assert kept["high_quality"] > max(0.5, 2 * raw["high_quality"]), (raw, kept)
     assert kept["modes"] >= raw["modes"] - 1
 
     rng = torch.get_rng_state()
-    ratio_from_state({"arch": t.ratio.arch, "state": t.ratio.state_dict()})
+    ratio_from_state({"arch": t.callback("rejection").ratio.arch, "state": t.callback("rejection").ratio.state_dict()})
     assert torch.equal(torch.get_rng_state(), rng)  # rebuilding R spares the caller's RNG
     g = load_generator(tmp_path / "run")  # what `ganforge sample` reads
     assert g.ratio is not None and g.quantile == cfg.train.drs_quantile
@@ -146,16 +147,16 @@ def test_a_run_with_drs_samples_sharper_and_keeps_r_in_its_checkpoint(tmp_path):
     with pytest.raises(GanforgeError, match="not class-conditional"):
         g.sample(10, y=3)
     x = torch.randn(16, 2)
-    assert torch.equal(g.ratio(x), t.ratio(x))
+    assert torch.equal(g.ratio(x), t.callback("rejection").ratio(x))
     again = mixture_mode_stats(g.sample(2500, seed=3), modes, std)
     plain = mixture_mode_stats(g.sample(2500, seed=3, rejection=False), modes, std)
     assert again["high_quality"] > 2 * plain["high_quality"], (plain, again)
     assert torch.equal(g.sample(100, seed=5), g.sample(100, seed=5))  # seeded
 
-    resumed = Trainer.resume(tmp_path / "run", quiet=True, log=lambda *a: None)
-    assert torch.equal(resumed.ratio(x), t.ratio(x))
+    resumed = resume_trainer(tmp_path / "run", quiet=True, log=lambda *a: None)
+    assert torch.equal(resumed.callback("rejection").ratio(x), t.callback("rejection").ratio(x))
     # training on drops the R of the old G and fits a new one at the new last step
-    more = Trainer.resume(tmp_path / "run", overrides={"train.steps": 1600}, quiet=True,
+    more = resume_trainer(tmp_path / "run", overrides={"train.steps": 1600}, quiet=True,
                           log=lambda *a: None)
     more.fit()
-    assert more.step == 1600 and not torch.equal(more.ratio(x), t.ratio(x))
+    assert more.step == 1600 and not torch.equal(more.callback("rejection").ratio(x), t.callback("rejection").ratio(x))

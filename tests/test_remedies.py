@@ -6,17 +6,23 @@ import dataclasses
 
 import pytest
 import torch
+from torch.nn.utils.parametrize import is_parametrized
 
 from ganforge.config import ModelConfig
 from ganforge.data import DataSpec
 from ganforge.errors import ConfigError
 from ganforge.metrics import mixture_mode_stats
-from ganforge.nets import build_nets
-from ganforge.nets.remedies import MinibatchDiscrimination, minibatch_stddev, pack
+from ganforge.nets import DCGANDiscriminator, MLPDiscriminator, build_nets
+from ganforge.nets.remedies import (
+    MinibatchDiscrimination,
+    RemedyDiscriminator,
+    minibatch_stddev,
+    pack,
+)
 from ganforge.objectives import PhaseInput, build_objective
 from ganforge.objectives.gan import instance_noise_std, topk_fraction
 from ganforge.presets import PRESETS, preset_config
-from ganforge.trainer import Trainer
+from ganforge.runner import make_trainer
 
 from .conftest import TINY
 
@@ -79,7 +85,28 @@ def test_remedies_compose_and_keep_the_d_interface(spec):
     xr = x.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(d(xr, y).sum(), xr, create_graph=True)
     assert g.shape == x.shape and g.abs().sum() > 0
-    assert _d(spec, arch=arch).__class__ is plain.__class__  # no remedy: D returned as is
+    # no remedy: D returned as is, the bare arch net with no spectral-norm parametrisation
+    bare = MLPDiscriminator if arch == "mlp" else DCGANDiscriminator
+    assert type(plain) is bare and not any(is_parametrized(m) for m in plain.modules())
+    # each remedy alone changes D: packing judges pairs, the minibatch features make a sample's
+    # logit depend on the rest of its batch (a plain D's does not), spectral norm reparametrises
+    others = torch.cat([x[:1], torch.randn(7, *spec.shape)])  # sample 0 in another batch
+
+    def batch_dependent(net):
+        net.eval()  # batch-norm statistics aside
+        with torch.no_grad():
+            return not torch.allclose(net(x)[0], net(others)[0])
+
+    assert plain(x).shape == (8,) and not batch_dependent(plain)
+    packed = _d(spec, arch=arch, base_channels=8, pack=2)
+    assert type(packed) is RemedyDiscriminator and type(packed.inner) is bare
+    assert packed(x).shape == (4,)
+    for remedy in ("mbstd", "minibatch_disc"):
+        one = _d(spec, arch=arch, base_channels=8, **{remedy: True})
+        assert type(one) is RemedyDiscriminator and type(one.inner) is bare, remedy
+        assert one(x).shape == (8,) and batch_dependent(one), remedy
+    sn = _d(spec, arch=arch, base_channels=8, spectral_norm=True)
+    assert type(sn) is bare and any(is_parametrized(m, "weight") for m in sn.modules())
 
 
 def test_spectral_norm_bounds_every_layer():
@@ -95,7 +122,7 @@ def test_spectral_norm_bounds_every_layer():
 def test_trainer_rejects_a_batch_not_divisible_by_the_pack(tmp_path):
     cfg = preset_config("ring8", {**TINY, "model.pack": 3, "train.steps": 2})
     with pytest.raises(ConfigError, match="multiple of 3"):
-        Trainer(cfg, tmp_path, quiet=True).fit()
+        make_trainer(cfg, tmp_path, quiet=True).fit()
 
 
 def _objective_and_nets(**loss):
@@ -104,7 +131,7 @@ def _objective_and_nets(**loss):
     from ganforge.data import load_dataset
 
     spec = load_dataset("ring8").spec
-    g, d, _ = build_nets(cfg.model, spec)
+    g, d = build_nets(cfg.model, spec)
     return cfg, build_objective(cfg), {"G": g, "D": d}, load_dataset("ring8")
 
 
@@ -238,7 +265,7 @@ def _ring8(tmp_path, **extra):
             **extra,
         },
     )
-    t = Trainer(cfg, tmp_path, quiet=True)
+    t = make_trainer(cfg, tmp_path, quiet=True)
     t.fit()
     with torch.no_grad():
         x = t.sample_net().eval()(

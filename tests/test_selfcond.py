@@ -8,7 +8,7 @@ from ganforge import load_generator
 from ganforge.errors import ConfigError
 from ganforge.nets.selfcond import ClusterCoder, cluster_loss
 from ganforge.presets import preset_config
-from ganforge.trainer import Trainer
+from ganforge.runner import make_trainer, resume_trainer
 
 from .test_trainer import _assert_identical, _weights
 
@@ -112,7 +112,7 @@ def test_spectral_clusters_of_mnist_are_purer_than_kmeans(mnist_dir):
     (4/9/7, 3/5/8): measured with MNIST's labels, which the clustering never sees."""
     from ganforge.data.idx import load_idx_dataset
 
-    with pytest.warns(UserWarning):  # MNIST's test split stands in for the train split
+    with pytest.warns(UserWarning, match="no train split in .*; using the test split instead"):
         base = load_idx_dataset("mnist", data_dir=str(mnist_dir), download=False)
 
     def purity(method):
@@ -126,17 +126,17 @@ def test_spectral_clusters_of_mnist_are_purer_than_kmeans(mnist_dir):
 
 
 def test_a_self_conditioned_dcgan_makes_the_cluster_it_is_given(tmp_path):
-    t = Trainer(preset_config("digits", {**SC, "train.steps": 1500}), tmp_path, quiet=True)
+    t = make_trainer(preset_config("digits", {**SC, "train.steps": 1500}), tmp_path, quiet=True)
     t.fit()
     g = t.sample_net().eval()
-    z = t._prior(2000, torch.Generator().manual_seed(1), device="cpu")
+    z = t.prior(2000, torch.Generator().manual_seed(1), device="cpu")
     with torch.no_grad():
-        asked, got = g.labels(z), t.clusters.assign(g(z))[:, 0]
+        asked, got = g.labels(z), t.objective.coder.assign(g(z))[:, 0]
     # chance agreement is about 0.1 (10 clusters); G that ignores its label cannot beat it
     agree = float((asked[:, 0] == got).float().mean())
     assert agree >= 0.6, agree
     # and G's clusters come at the real data's frequencies
-    real = t.clusters.assign(t.data.real_sample(2000, seed=2).x)[:, 0]
+    real = t.objective.coder.assign(t.data.real_sample(2000, seed=2).x)[:, 0]
     p_real = torch.bincount(real, minlength=10) / len(real)
     p_g = torch.bincount(got, minlength=10) / len(got)
     assert float((p_real - p_g).abs().sum()) < 0.25, (p_real, p_g)
@@ -146,17 +146,17 @@ def test_a_self_conditioned_dcgan_makes_the_cluster_it_is_given(tmp_path):
 def test_self_conditioned_resume_is_bit_identical_and_the_checkpoint_samples(tmp_path, method):
     ov = {**SC, "model.self_cond_method": method, "train.ema": 0.9, "train.batch_size": 16, "train.tick": 5,
           "train.checkpoint_every": 5, "model.base_channels": 8}
-    full = Trainer(preset_config("digits", {**ov, "train.steps": 12}), tmp_path / "full", quiet=True)
+    full = make_trainer(preset_config("digits", {**ov, "train.steps": 12}), tmp_path / "full", quiet=True)
     full.fit()
-    half = Trainer(preset_config("digits", {**ov, "train.steps": 5}), tmp_path / "half", quiet=True)
+    half = make_trainer(preset_config("digits", {**ov, "train.steps": 5}), tmp_path / "half", quiet=True)
     half.fit()
-    resumed = Trainer.resume(tmp_path / "half", overrides={"train.steps": 12}, quiet=True)
+    resumed = resume_trainer(tmp_path / "half", overrides={"train.steps": 12}, quiet=True)
     resumed.fit(resumed=True)
     _assert_identical(_weights(full), _weights(resumed))
     g = load_generator(tmp_path / "full")
     with torch.no_grad():
         z = g.prior(6, torch.Generator().manual_seed(0))
-        assert torch.equal(g(z), full.ema.eval()(z))
+        assert torch.equal(g(z), full.ema["G"].eval()(z))
 
 
 def test_per_channel_labels_reach_d_for_real_and_fake_batches(tmp_path, mnist_dir):
@@ -168,8 +168,8 @@ def test_per_channel_labels_reach_d_for_real_and_fake_batches(tmp_path, mnist_di
         "loss.r1_gamma": 0.1, "loss.r1_every": 2, "train.sample_every": 10**6,
         "train.checkpoint_every": 10**6,
     })
-    with pytest.warns(UserWarning):  # MNIST's test split stands in for the train split
-        t = Trainer(cfg, tmp_path, quiet=True)
+    with pytest.warns(UserWarning, match="no train split in .*; using the test split instead"):
+        t = make_trainer(cfg, tmp_path, quiet=True)
     g, seen = t.nets["G"], {"real": 0, "fake": 0}
     fakes: list[tuple[torch.Tensor, torch.Tensor]] = []
     g.register_forward_hook(lambda m, inp, out: fakes.append((out.detach(), m.labels(inp[0]))))
@@ -182,7 +182,7 @@ def test_per_channel_labels_reach_d_for_real_and_fake_batches(tmp_path, mnist_di
                 assert torch.equal(y, fy)
                 seen["fake"] += 1
                 return
-        assert torch.equal(y, t.clusters.assign(x))
+        assert torch.equal(y, t.objective.coder.assign(x))
         seen["real"] += 1
 
     t.nets["D"].register_forward_pre_hook(check)
@@ -213,4 +213,4 @@ def test_self_conditioning_config_faults_are_config_errors(override):
 
 def test_a_latent_without_room_for_noise_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="model.z_dim=1"):
-        Trainer(preset_config("digits", {**SC, "model.z_dim": 1}), tmp_path, quiet=True)
+        make_trainer(preset_config("digits", {**SC, "model.z_dim": 1}), tmp_path, quiet=True)

@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from ganforge import load_generator
-from ganforge.checkpoint import find_checkpoint, load_state
 from ganforge.errors import CheckpointError
 from ganforge.presets import preset_config
-from ganforge.stats import read_jsonl
-from ganforge.trainer import Trainer, lr_factor
+from ganforge.runner import make_trainer, resume_trainer
+from ganforge.training.checkpoint import find_checkpoint, load_state
+from ganforge.training.stats import read_jsonl
+from ganforge.training.trainer import Trainer, lr_factor
 
 from .conftest import TINY
 
@@ -46,14 +47,14 @@ def _assert_identical(a: dict, b: dict):
 
 
 def test_d_phase_leaves_g_untouched_and_g_phase_leaves_d_untouched(tmp_path):
-    t = Trainer(_cfg(), tmp_path / "run", quiet=True)
+    t = make_trainer(_cfg(), tmp_path / "run", quiet=True)
     g0 = {k: v.clone() for k, v in t.nets["G"].state_dict().items()}
     d0 = {k: v.clone() for k, v in t.nets["D"].state_dict().items()}
     t.objective.phases = tuple(p for p in t.objective.phases if p.name == "D")
     t.train_step()
     assert all(torch.equal(g0[k], v) for k, v in t.nets["G"].state_dict().items())
     assert any(not torch.equal(d0[k], v) for k, v in t.nets["D"].state_dict().items())
-    t2 = Trainer(_cfg(), tmp_path / "run2", quiet=True)
+    t2 = make_trainer(_cfg(), tmp_path / "run2", quiet=True)
     t2.objective.phases = tuple(p for p in t2.objective.phases if p.name == "G")
     t2.train_step()
     assert all(torch.equal(d0[k], v) for k, v in t2.nets["D"].state_dict().items())
@@ -61,7 +62,7 @@ def test_d_phase_leaves_g_untouched_and_g_phase_leaves_d_untouched(tmp_path):
 
 
 def test_k_d_steps_update_d_k_times_per_step(tmp_path):
-    t = Trainer(_cfg(**{"train.d_steps": 3}), tmp_path / "run", quiet=True)
+    t = make_trainer(_cfg(**{"train.d_steps": 3}), tmp_path / "run", quiet=True)
     t.train_step()
     d_state = t.opts["D"].state_dict()["state"][0]["step"].item()
     g_state = t.opts["G"].state_dict()["state"][0]["step"].item()
@@ -70,7 +71,7 @@ def test_k_d_steps_update_d_k_times_per_step(tmp_path):
 
 def test_run_folder_has_config_log_tensorboard_samples_animation(tmp_path):
     run = tmp_path / "run"
-    summary = Trainer(_cfg(**{"train.steps": 40}), run, quiet=True).fit()
+    summary = make_trainer(_cfg(**{"train.steps": 40}), run, quiet=True).fit()
     assert (run / "config.json").is_file() and (run / "samples.png").is_file()
     assert (run / "training.gif").is_file() and summary["animation"]
     assert list((run / "tb").glob("events.out.tfevents.*"))
@@ -83,15 +84,15 @@ def test_run_folder_has_config_log_tensorboard_samples_animation(tmp_path):
 
 def test_resume_is_bit_identical_with_ema_and_k_steps(tmp_path):
     extra = {"train.ema": 0.9, "train.d_steps": 2, "loss.label_smoothing": 0.1}
-    full = Trainer(_cfg(**extra, **{"train.steps": 60}), tmp_path / "full", quiet=True)
+    full = make_trainer(_cfg(**extra, **{"train.steps": 60}), tmp_path / "full", quiet=True)
     full.fit()
-    half = Trainer(_cfg(**extra, **{"train.steps": 20}), tmp_path / "half", quiet=True)
+    half = make_trainer(_cfg(**extra, **{"train.steps": 20}), tmp_path / "half", quiet=True)
     half.fit()
-    resumed = Trainer.resume(tmp_path / "half", overrides={"train.steps": 60}, quiet=True)
+    resumed = resume_trainer(tmp_path / "half", overrides={"train.steps": 60}, quiet=True)
     assert resumed.step == 20
     resumed.fit(resumed=True)
     _assert_identical(_weights(full), _weights(resumed))
-    for a, b in zip(full.ema.state_dict().values(), resumed.ema.state_dict().values()):
+    for a, b in zip(full.ema["G"].state_dict().values(), resumed.ema["G"].state_dict().values()):
         assert torch.equal(a, b)
     # the log continues where the checkpoint was, without duplicates
     assert [r["step"] for r in read_jsonl(tmp_path / "half" / "log.jsonl")] == [10, 20, 30, 40, 50, 60]
@@ -105,14 +106,14 @@ def test_lr_schedules_reach_their_final_fraction():
 
 def test_a_scheduled_run_stopped_and_resumed_matches_an_uninterrupted_one(tmp_path):
     extra = {"train.lr_schedule": "linear", "train.lr_final": 0.1, "train.steps": 60}
-    full = Trainer(_cfg(**extra), tmp_path / "full", quiet=True)
+    full = make_trainer(_cfg(**extra), tmp_path / "full", quiet=True)
     full.fit()
     assert full.opts["G"].param_groups[0]["lr"] == pytest.approx(full.cfg.g_opt.lr * (0.1 + 0.9 / 60))
-    half = Trainer(_cfg(**extra), tmp_path / "half", quiet=True)
-    half.tick_callbacks.append(lambda t, rec: t.request_stop("test") or {} if t.step == 20 else {})
+    half = make_trainer(_cfg(**extra), tmp_path / "half", quiet=True)
+    half.callbacks.append(lambda t, rec: t.request_stop("test") or {} if t.step == 20 else {})
     half.fit()
     assert half.step == 20
-    resumed = Trainer.resume(tmp_path / "half", quiet=True)
+    resumed = resume_trainer(tmp_path / "half", quiet=True)
     resumed.fit(resumed=True)
     _assert_identical(_weights(full), _weights(resumed))
 
@@ -153,25 +154,25 @@ def test_sigkill_mid_training_then_resume_matches_uninterrupted(tmp_path):
 
 def test_checkpoint_survives_a_stray_partial_file(tmp_path):
     run = tmp_path / "run"
-    Trainer(_cfg(**{"train.steps": 20}), run, quiet=True).fit()
+    make_trainer(_cfg(**{"train.steps": 20}), run, quiet=True).fit()
     (run / "checkpoints" / "step-00000040.safetensors.tmp").write_bytes(b"half a file")
     assert find_checkpoint(run).name == "step-00000020.safetensors"
     bad = run / "checkpoints" / "step-00000020.safetensors"
     bad.write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match="step-00000020"):
-        Trainer.resume(run, quiet=True)
+        resume_trainer(run, quiet=True)
 
 
 def test_load_generator_samples_without_trainer(tmp_path):
     run = tmp_path / "run"
-    t = Trainer(_cfg(**{"train.steps": 20, "train.ema": 0.5}), run, quiet=True)
+    t = make_trainer(_cfg(**{"train.steps": 20, "train.ema": 0.5}), run, quiet=True)
     t.fit()
     g = load_generator(run)
     x = g.sample(100, seed=3)
     assert x.shape == (100, 2) and torch.equal(x, g.sample(100, seed=3))
     with torch.no_grad():
         z = g.prior(5, torch.Generator().manual_seed(0))
-        assert torch.equal(g(z), t.ema.eval()(z))
+        assert torch.equal(g(z), t.ema["G"].eval()(z))
     raw = load_generator(run, ema=False)
     assert not torch.equal(raw.sample(10), g.sample(10))
 
@@ -180,8 +181,8 @@ def test_dcgan_trains_on_mnist_shapes(tmp_path, mnist_dir):
     cfg = preset_config("dcgan-mnist", {
         "data.data_dir": str(mnist_dir), "model.base_channels": 8, "train.steps": 3,
         "train.batch_size": 8, "train.grid_size": 16, "train.threads": 1})
-    with pytest.warns(UserWarning):
-        summary = Trainer(cfg, tmp_path / "run", quiet=True).fit()
+    with pytest.warns(UserWarning, match="no train split in .*; using the test split instead"):
+        summary = make_trainer(cfg, tmp_path / "run", quiet=True).fit()
     assert summary["step"] == 3
     x = load_generator(tmp_path / "run").sample(4)
     assert x.shape == (4, 1, 28, 28) and x.min() >= -1 and x.max() <= 1

@@ -13,7 +13,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .errors import GanforgeError
+from ganforge.errors import GanforgeError
 
 
 def _train_parser(sub) -> None:
@@ -34,7 +34,7 @@ def _train_parser(sub) -> None:
 
 
 def _overrides(args) -> dict:
-    from .config import parse_set_args
+    from ganforge.config import parse_set_args
 
     ov = {}
     if args.data_dir is not None:
@@ -53,8 +53,8 @@ def _overrides(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from .presets import DEFAULT_PRESET, preset_config
-    from .trainer import Trainer
+    from ganforge.presets import DEFAULT_PRESET, preset_config
+    from ganforge.runner import make_trainer, resume_trainer
 
     ov = _overrides(args)
     if args.resume:
@@ -62,7 +62,7 @@ def cmd_train(args) -> int:
             raise GanforgeError("--resume takes its config from the run; drop --preset/--out")
         if args.dry_run:
             raise GanforgeError("--dry-run cannot be combined with --resume")
-        trainer = Trainer.resume(args.resume, overrides=ov, quiet=args.quiet)
+        trainer = resume_trainer(args.resume, overrides=ov, quiet=args.quiet)
         cfg = trainer.cfg
         resumed = True
         if trainer.is_main:
@@ -77,10 +77,10 @@ def cmd_train(args) -> int:
         run_dir = Path(args.out) if args.out else Path("runs") / f"{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"
         if (run_dir / "checkpoints").exists():
             raise GanforgeError(f"{run_dir}: already holds a run; use --resume {run_dir} or another --out")
-        trainer = Trainer(cfg, run_dir, quiet=args.quiet)
+        trainer = make_trainer(cfg, run_dir, quiet=args.quiet)
         resumed = False
     summary = trainer.fit(resumed=resumed)
-    from . import distributed
+    from ganforge.training import distributed
 
     distributed.teardown()
     if trainer.is_main:
@@ -107,8 +107,8 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     import numpy as np
 
-    from .sampling import load_generator
-    from .visuals import save_image_grid, save_scatter
+    from ganforge.sampling.generator import load_generator
+    from ganforge.visuals.images import save_image_grid, save_scatter
 
     out = Path(args.out)
     if out.suffix not in (".npy", ".png"):
@@ -130,7 +130,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_presets(args) -> int:
-    from .presets import DEFAULT_PRESET, PRESETS
+    from ganforge.presets import DEFAULT_PRESET, PRESETS
 
     width = max(len(n) for n in PRESETS)
     for name, (desc, _) in PRESETS.items():
@@ -140,7 +140,7 @@ def cmd_presets(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from ganforge import __version__
 
     parser = argparse.ArgumentParser(prog="ganforge", description="Train, diagnose and evaluate GANs.")
     parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
@@ -156,19 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-rejection", action="store_true",
                    help="G's own points, without the run's rejection sampling (train.drs_steps)")
     sub.add_parser("presets", help="list the presets")
-    import importlib
-
     # Other subcommands live beside the code they drive; each module offers add_parser(sub),
-    # which sets `func` on its parser.
-    for mod in PLUGINS:
-        try:
-            importlib.import_module(f"{__package__}.{mod}").add_parser(sub)
-        except ModuleNotFoundError:
-            continue
+    # which sets `func` on its parser. Imported plainly: a broken module fails loudly.
+    from ganforge.diagnostics import report
+    from ganforge.games import cli as games_cli
+    from ganforge.metrics import cli as metrics_cli
+    from ganforge.sampling import traverse
+
+    for mod in (games_cli, metrics_cli, report, traverse):
+        mod.add_parser(sub)
     return parser
-
-
-PLUGINS = ("games.cli", "metrics.cli", "diagnose", "traverse")
 
 
 COMMANDS = {"train": cmd_train, "sample": cmd_sample, "presets": cmd_presets}

@@ -14,7 +14,7 @@ import typing
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .errors import ConfigError
+from ganforge.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.self_cond_parts": ("image", "channels"),
     "model.self_cond_method": ("kmeans", "spectral"),
     "model.init": ("default", "dcgan"),
-    "loss.objective": ("gan",),
     "loss.g_loss": ("nonsaturating", "saturating"),
     "g_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
     "d_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
@@ -212,18 +211,6 @@ def _coerce(key: str, value: Any, typ: Any) -> Any:
         if typ is str:
             if not isinstance(value, str):
                 raise ValueError
-            if key == "loss.objective":
-                from .objectives import OBJECTIVES  # the registries are the lists of choices
-
-                CHOICES[key] = tuple(OBJECTIVES)
-            if key == "model.arch":
-                from .nets import ARCHS
-
-                CHOICES[key] = tuple(ARCHS)
-            if key == "data.dataset":
-                from .data import DATASETS
-
-                CHOICES[key] = tuple(DATASETS)
             if key in CHOICES and value not in CHOICES[key]:
                 raise ConfigError(
                     f"{key}: unknown value {value!r}; choose from {', '.join(CHOICES[key])}"

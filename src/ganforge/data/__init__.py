@@ -13,7 +13,9 @@ from ganforge.errors import ConfigError
 DATASETS = ("ring8", "grid25", "points", "digits", "mnist", "fashion-mnist", "cifar10", "folder",
             "sines", "ar1", "sequences", "stacked-mnist")
 
-__all__ = ["DATASETS", "Batch", "DataSpec", "Dataset", "TensorDataset", "load_dataset"]
+__all__ = [
+    "DATASETS", "Batch", "DataSpec", "Dataset", "TensorDataset", "load_data", "load_dataset",
+]
 
 
 def load_dataset(
@@ -89,3 +91,14 @@ def load_dataset(
 
         return load_sequences(data_file)
     raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+
+
+def load_data(d) -> Dataset:
+    """The dataset a `DataConfig` names, with every one of its options passed on: the one entry
+    point of `train`, `sample` and `eval`, so no option is accepted and then dropped."""
+    return load_dataset(
+        d.dataset, data_dir=d.data_dir, data_file=d.data_file, split=d.split,
+        image_size=d.image_size, channels=d.channels, n_modes=d.n_modes, radius=d.radius,
+        spacing=d.spacing, std=d.std, download=d.download, seq_len=d.seq_len,
+        n_samples=d.n_samples,
+    )

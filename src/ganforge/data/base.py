@@ -48,6 +48,14 @@ class DataSpec:
     mode_std: float | None = None
     identity: str = ""
 
+    def summary(self) -> dict:
+        """The part a sampler or plot needs, for checkpoints (JSON values and the modes tensor)."""
+        return {
+            "name": self.name, "kind": self.kind, "shape": list(self.shape),
+            "num_classes": self.num_classes, "modes": self.modes, "mode_std": self.mode_std,
+            "identity": self.identity,
+        }
+
 
 class Dataset:
     """Base class: `spec`, `sample(n, generator)`, `shard(rank, world)`, `real_sample(n, seed)`."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import torch
 
 from ganforge.data.base import Batch, Dataset, DataSpec, TensorDataset
-from ganforge.metrics.modes import class_histogram_stats
 
 STACKED_EVAL_SAMPLES = 26_000
 
@@ -65,12 +64,3 @@ def load_stacked_mnist(
         "mnist", data_dir=data_dir, split=split, image_size=image_size, download=download
     )
     return StackedMNIST(base)
-
-
-def stacked_mode_stats(pred_modes) -> dict:
-    """Modes covered of 1,000 and KL(p_gen || uniform) from predicted modes [N] int in 0..999.
-
-    Returns {"modes": int in [0, 1000], "kl": float >= 0, "n": N}.
-    """
-    s = class_histogram_stats(pred_modes, 1000)
-    return {"modes": s["classes_covered"], "kl": s["kl"], "n": s["n"]}

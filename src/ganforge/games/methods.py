@@ -142,7 +142,7 @@ def extra_adam_step(
 ) -> tuple[torch.Tensor, State]:
     """z_half = z - eta u(v(z)); z' = z - eta u(v(z_half)); both calls advance the moments.
 
-    Matches `ganforge.optim.ExtraAdam` (extrapolate() then step()).
+    Matches `ganforge.training.optim.ExtraAdam` (extrapolate() then step()).
     """
     u, state = adam_direction(game.field(z), state, hp)
     z_half = z - hp.lr * u
@@ -155,7 +155,7 @@ def optimistic_adam_step(
 ) -> tuple[torch.Tensor, State]:
     """z' = z - 2 eta u_t + eta u_{t-1}; the first step uses u_{-1} = u_0.
 
-    Matches `ganforge.optim.OptimisticAdam`.
+    Matches `ganforge.training.optim.OptimisticAdam`.
     """
     u, state = adam_direction(game.field(z), state, hp)
     u_prev = state.get("u_prev", u)

@@ -108,8 +108,8 @@ def cmd_eval(args) -> int:
     else:
         if not args.run:
             raise ConfigError("eval: give a RUN folder or checkpoint, or --real and --fake")
-        from ganforge.checkpoint import find_checkpoint, load_state
-        from ganforge.sampling import load_generator
+        from ganforge.sampling.generator import load_generator
+        from ganforge.training.checkpoint import find_checkpoint, load_state
 
         ck = find_checkpoint(args.run)
         g = load_generator(ck, ema=not args.no_ema, device=args.device)
@@ -125,20 +125,16 @@ def cmd_eval(args) -> int:
 
 
 def load_dataset_from_config(d: dict, *, data_dir=None, split=None):
-    """The real dataset a run trained on (its config's data section), with optional overrides."""
-    import inspect
+    """The real dataset a run trained on (its config's data section), with optional overrides:
+    the same `load_data` as training, so every data option of the run is honoured."""
+    from dataclasses import fields, replace
 
-    from ganforge.data import load_dataset
+    from ganforge.config import DataConfig
+    from ganforge.data import load_data
 
-    accepted = inspect.signature(load_dataset).parameters
-    keys = [k for k in d if k in accepted and k not in ("data_dir", "split", "download")]
-    return load_dataset(
-        d["dataset"],
-        data_dir=data_dir or d.get("data_dir"),
-        split=split or d.get("split", "train"),
-        download=d.get("download", True),
-        **{k: d.get(k) for k in keys},
-    )
+    known = {f.name for f in fields(DataConfig)}
+    cfg = DataConfig(**{k: v for k, v in d.items() if k in known})
+    return load_data(replace(cfg, data_dir=data_dir or cfg.data_dir, split=split or cfg.split))
 
 
 def cmd_classifier(args) -> int:

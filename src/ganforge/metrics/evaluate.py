@@ -28,7 +28,8 @@ from ganforge import __version__
 from ganforge.errors import ConfigError, DataError
 from ganforge.metrics import scores
 from ganforge.metrics.cache import cached_real_features, feature_key
-from ganforge.metrics.features import Extractor, Features, build_extractor
+from ganforge.metrics.extractors import build_extractor
+from ganforge.metrics.features import Extractor, Features
 from ganforge.metrics.modes import class_histogram_stats, mixture_mode_stats
 
 METRICS = ("fd", "kid", "pr", "dc", "is", "modes")
@@ -309,7 +310,7 @@ def _scores(
             )
             details["mode_counts"] = m["counts"]
         elif stacked and fake_f.labels is not None:
-            from ganforge.data.stacked import stacked_mode_stats
+            from ganforge.metrics.modes import stacked_mode_stats
 
             m = stacked_mode_stats(fake_f.labels)
             out["modes"], out["kl"] = float(m["modes"]), m["kl"]

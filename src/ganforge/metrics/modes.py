@@ -165,3 +165,12 @@ def code_class_match(codes, classes, num_classes: int) -> float:
     np.add.at(counts, (c, y), 1)
     rows, cols = linear_sum_assignment(-counts)
     return float(counts[rows, cols].sum() / len(c))
+
+
+def stacked_mode_stats(pred_modes) -> dict:
+    """Modes covered of 1,000 and KL(p_gen || uniform) from predicted modes [N] int in 0..999.
+
+    Returns {"modes": int in [0, 1000], "kl": float >= 0, "n": N}.
+    """
+    s = class_histogram_stats(pred_modes, 1000)
+    return {"modes": s["classes_covered"], "kl": s["kl"], "n": s["n"]}

@@ -1,7 +1,8 @@
 """Networks: weights only. `build_nets` turns a model config and a data spec into (G, D).
 
-A generator is rebuilt from its `arch` dict alone (`build_generator(arch)`), which checkpoints
-store as JSON: sampling needs neither the trainer nor pickle.
+Every network carries its JSON arch record (registry.py), which checkpoints store: a generator is
+rebuilt from it alone (`build_generator(arch["args"])`), so sampling needs neither the trainer
+nor pickle.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ from typing import Any
 
 from torch import nn
 
-from ..errors import ConfigError
-from .dcgan import DCGANDiscriminator, DCGANGenerator
-from .mlp import MLPDiscriminator, MLPGenerator
-from .sequence import Conv1dDiscriminator, Conv1dGenerator, GRUDiscriminator, GRUGenerator
+from ganforge.errors import ConfigError
+from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganforge.nets.sequence import (
+    Conv1dDiscriminator,
+    Conv1dGenerator,
+    GRUDiscriminator,
+    GRUGenerator,
+)
 
 ARCHS = ("mlp", "dcgan", "conv1d", "gru")
 SEQUENCE_ARCHS = ("conv1d", "gru")
@@ -41,7 +47,7 @@ def generator_arch(model, spec) -> dict[str, Any]:
     else:
         arch |= {"base": model.base_channels}
     if model.self_cond:
-        from .selfcond import PCA_DIMS, label_parts
+        from ganforge.nets.selfcond import PCA_DIMS, label_parts
 
         parts = label_parts(model.self_cond_parts, spec.shape)
         if model.z_dim <= parts:
@@ -66,7 +72,7 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
     cls = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "conv1d": Conv1dGenerator,
            "gru": GRUGenerator}[name]
     if sc:
-        from .selfcond import SelfCondGenerator, label_parts
+        from ganforge.nets.selfcond import SelfCondGenerator, label_parts
 
         parts = label_parts(sc["parts"], shape)
         inner = cls(z_dim - parts + sc["embed_dim"], shape, **kw)
@@ -78,7 +84,7 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
         )
     net = cls(z_dim, shape, **kw)
     if info:
-        from .heads import InfoGenerator
+        from ganforge.nets.heads import InfoGenerator
 
         net = InfoGenerator(net, **info)
     return net
@@ -92,7 +98,7 @@ def build_discriminator(model, spec) -> nn.Module:
         return cls(spec.shape, hidden=model.d_hidden)
     if ncls and model.d_cond == "concat":
         # label as input: an unconditional D on the widened sample (one-hot planes or features)
-        from .heads import ConcatConditional
+        from ganforge.nets.heads import ConcatConditional
 
         image = model.arch == "dcgan"
         c, *rest = spec.shape
@@ -106,7 +112,7 @@ def build_discriminator(model, spec) -> nn.Module:
             num_classes=ncls,
         )
     if model.self_cond:  # D judges (image, cluster labels): one projection vector per label
-        from .selfcond import label_parts
+        from ganforge.nets.selfcond import label_parts
 
         return DCGANDiscriminator(
             spec.shape, base=model.base_channels, norm=model.d_norm, num_classes=model.self_cond,
@@ -131,17 +137,19 @@ def init_weights(net: nn.Module, scheme: str) -> None:
 
 
 def build_nets(model, spec):
-    """(G, D, arch) for a ModelConfig and DataSpec, initialised from the global RNG; D wrapped
-    with the remedies the config asks for (packing, minibatch features, spectral norm)."""
-    from .remedies import wrap_discriminator
+    """(G, D) for a ModelConfig and DataSpec, initialised from the global RNG; D wrapped with the
+    remedies the config asks for (packing, minibatch features, spectral norm). Both carry their
+    arch records (registry.py)."""
+    from ganforge.nets.registry import describe, model_record, spec_record
+    from ganforge.nets.remedies import wrap_discriminator
 
     arch = generator_arch(model, spec)
     g, d = build_generator(arch), build_discriminator(model, spec)
     for net in (g, d):
         init_weights(net, model.init)
-    # the very dict the trainer saves: an objective that reshapes G's input (InfoGAN) records it
-    g.arch = arch
-    return g, wrap_discriminator(d, model, spec), arch
+    describe(g, "generator", **arch)
+    d = wrap_discriminator(d, model, spec)
+    return g, describe(d, "discriminator", model=model_record(model), data=spec_record(spec))
 
 
 __all__ = [

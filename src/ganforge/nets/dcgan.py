@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import ConfigError
-from .heads import label_embedding, projection_embedding
+from ganforge.errors import ConfigError
+from ganforge.nets.heads import label_embedding, projection_embedding
 
 
 def _layout(size: int) -> tuple[int, int]:
@@ -97,7 +97,7 @@ class DCGANDiscriminator(nn.Module):
         feat = ch_in * s0 * s0
         self.out = nn.Linear(feat, 1)
         if label_parts:  # labels [N, P], one per part (self-conditioning's cluster tuples)
-            from .selfcond import PartEmbedding
+            from ganforge.nets.selfcond import PartEmbedding
 
             self.embed = PartEmbedding(num_classes, label_parts, feat, std=feat**-0.5)
         else:

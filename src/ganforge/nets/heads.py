@@ -43,7 +43,7 @@ def projection_embedding(num_classes: int, dim: int) -> nn.Embedding:
 
 def d_features(d: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """D's body features [N, F] for x; a clear error for a D without a `features` method."""
-    from ..errors import ConfigError
+    from ganforge.errors import ConfigError
 
     if not hasattr(d, "features"):
         raise ConfigError(f"{type(d).__name__} has no features(x); this objective needs D's body")

@@ -17,7 +17,7 @@ import math
 import torch
 from torch import nn
 
-from .heads import label_embedding, projection_embedding
+from ganforge.nets.heads import label_embedding, projection_embedding
 
 
 def _mlp(sizes: list[int], act: type[nn.Module], **act_kw) -> nn.Sequential:

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from ..errors import ConfigError
+from ganforge.errors import ConfigError
 
 
 def pack(x: torch.Tensor, m: int) -> torch.Tensor:
@@ -148,11 +148,11 @@ def wrap_discriminator(d: nn.Module, model, spec) -> nn.Module:
                 "model.mbstd and model.minibatch_disc cannot wrap it"
             )
         if m > 1:
-            from . import build_discriminator
+            from ganforge.nets import build_discriminator
 
             packed = (spec.shape[0] * m, *spec.shape[1:])
             d = build_discriminator(model, dataclasses.replace(spec, shape=packed))
-            from . import init_weights
+            from ganforge.nets import init_weights
 
             init_weights(d, model.init)
         d = RemedyDiscriminator(d, pack=m, mbstd=model.mbstd, minibatch_disc=model.minibatch_disc)

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ganforge.errors import ConfigError
 
 PCA_DIMS = 32  # saved in G's arch: the buffers' shapes depend on it
 FIT_N = 20_000  # real images the clusters are fitted on

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .acgan import ACGANObjective
-from .base import Objective, Phase, PhaseInput, PhaseOutput
-from .divergences import HingeObjective, LSGANObjective
-from .ebgan import EBGANObjective
-from .gan import GANObjective
-from .infogan import InfoGANObjective
-from .wasserstein import WGANGPObjective, WGANObjective
+from ganforge.errors import ConfigError
+from ganforge.objectives.acgan import ACGANObjective
+from ganforge.objectives.base import (
+    BuildContext,
+    Objective,
+    Phase,
+    PhaseInput,
+    PhaseOutput,
+    Sources,
+)
+from ganforge.objectives.divergences import HingeObjective, LSGANObjective
+from ganforge.objectives.ebgan import EBGANObjective
+from ganforge.objectives.gan import GANObjective
+from ganforge.objectives.infogan import InfoGANObjective
+from ganforge.objectives.wasserstein import WGANGPObjective, WGANObjective
 
 OBJECTIVES = {
     "gan": GANObjective,
@@ -20,12 +27,39 @@ OBJECTIVES = {
 }
 
 
-def build_objective(cfg) -> Objective:
-    """The objective named by `cfg.loss.objective` for a full `Config`."""
+def option_owners() -> dict[str, list[str]]:
+    """Every `loss.*` key -> the objectives that read it."""
+    from dataclasses import fields
+
+    from ganforge.config import LossConfig
+
+    return {
+        f"loss.{f.name}": [n for n, cls in OBJECTIVES.items() if f"loss.{f.name}" in cls.options]
+        for f in fields(LossConfig)
+    }
+
+
+def check_objective(cfg) -> type[Objective]:
+    """The objective class of `cfg`, after refusing options it would ignore (one-line errors)."""
     name = cfg.loss.objective
     if name not in OBJECTIVES:
         raise ConfigError(f"loss.objective: unknown {name!r}; choose from {', '.join(OBJECTIVES)}")
-    return OBJECTIVES[name](cfg)
+    cls = OBJECTIVES[name]
+    cls.check_options(cfg, name, option_owners())
+    return cls
 
 
-__all__ = ["OBJECTIVES", "Objective", "Phase", "PhaseInput", "PhaseOutput", "build_objective"]
+def build_objective(cfg) -> Objective:
+    """The objective named by `cfg.loss.objective` for a full `Config`."""
+    return check_objective(cfg)(cfg)
+
+
+__all__ = [
+    "OBJECTIVES", "BuildContext", "Objective", "Phase", "PhaseInput", "PhaseOutput", "Sources",
+    "build_objective", "check_objective", "register_objective",
+]
+
+
+def register_objective(name: str, cls: type[Objective]) -> None:
+    """Add an objective under `name` (a new variant needs nothing else: no trainer change)."""
+    OBJECTIVES[name] = cls

@@ -17,10 +17,10 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from .. import losses
-from ..errors import ConfigError
-from ..nets.heads import AuxClassifier, d_features
-from .base import Objective, Phase, PhaseInput, PhaseOutput
+from ganforge import losses
+from ganforge.errors import ConfigError
+from ganforge.nets.heads import AuxClassifier, d_features
+from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput
 
 
 def feature_dim(d, shape) -> int:
@@ -34,7 +34,8 @@ def feature_dim(d, shape) -> int:
 
 
 class ACGANObjective(Objective):
-    opt_for: ClassVar[dict[str, str]] = {"A": "d_opt"}
+    optimizers: ClassVar[dict[str, str]] = {"G": "g_opt", "D": "d_opt", "A": "d_opt"}
+    options = frozenset({"loss.label_smoothing", "loss.aux_weight"})
 
     def __init__(self, cfg) -> None:
         if not cfg.model.conditional:
@@ -42,17 +43,24 @@ class ACGANObjective(Objective):
         self.full, self.cfg = cfg, cfg.loss
         self.phases = (Phase("D", ("D", "A"), repeat=cfg.train.d_steps), Phase("G", ("G",)))
 
-    def build_nets(self, nets, spec):
-        from ..nets import build_discriminator, init_weights
-        from ..nets.remedies import wrap_discriminator
+    def build_nets(self, ctx):
+        from ganforge.nets import build_discriminator, init_weights
+        from ganforge.nets.registry import describe, model_record, spec_record
+        from ganforge.nets.remedies import wrap_discriminator
 
+        spec = ctx.spec
         if not spec.num_classes:
             raise ConfigError(f"loss.objective=acgan: dataset {spec.name!r} has no class labels")
+        nets = super().build_nets(ctx)  # G as usual; its D is replaced (drawn first, as always)
         model = replace(self.full.model, conditional=False)
         d = build_discriminator(model, spec)
         init_weights(d, model.init)
-        d = wrap_discriminator(d, model, spec)
-        return {"D": d, "A": AuxClassifier(feature_dim(d, spec.shape), spec.num_classes)}
+        d = describe(wrap_discriminator(d, model, spec), "discriminator",
+                     model=model_record(model), data=spec_record(spec))
+        f = feature_dim(d, spec.shape)
+        a = describe(AuxClassifier(f, spec.num_classes), "aux", feat_dim=f,
+                     num_classes=spec.num_classes)
+        return {"G": nets["G"], "D": d, "A": a}
 
     def compute(self, phase, nets, inp: PhaseInput) -> PhaseOutput:
         g, d, a = nets["G"], nets["D"], nets["A"]

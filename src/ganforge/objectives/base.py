@@ -1,20 +1,30 @@
-"""What an objective is: phases, and named loss terms per phase.
+"""The contract between an objective and the trainer: networks, phases, inputs, named loss terms.
 
-An objective never calls `backward()` or `step()`. It declares its phases (which networks a phase
-trains, how often, how many times in a row) and, for one phase, returns named loss terms
-(`{"D/real": ..., "D/fake": ...}`) plus detached statistics for the logs. The trainer sums the
-terms, back-propagates, steps the optimizers of the phase's networks and records everything.
+An objective never calls `backward()` or `step()`. It declares
+- its networks (`build_nets`; by default G and D from `cfg.model`), which of them are trained
+  (every network some phase `trains`; each needs an optimizer config named in `optimizers`),
+  which are frozen (all others: they never receive gradients and stay in eval mode), and which
+  keep an EMA (`ema_nets`);
+- its phases (which networks a phase trains, how often, how many times in a row, from which
+  step to which);
+- how a phase's inputs are drawn from the trainer's random streams (`draw`), and what a preview
+  picture shows (`fixed_inputs`, `preview`); `sample_net` is what `load_generator` returns;
+- for one phase, named loss terms (`{"D/real": ..., "D/fake": ...}`) plus detached statistics.
+The trainer sums the terms, back-propagates, steps the optimizers of the phase's networks and
+records everything. A phase that returns no terms is skipped (no backward, no step).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from ..data.base import Batch
+from ganforge.data.base import Batch, Dataset, DataSpec
+from ganforge.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -23,10 +33,12 @@ class Phase:
 
     name: e.g. "D", "G", "Dreg"; also the prefix of its terms.
     trains: names of the networks whose optimizers step after this phase's backward.
-    every: run on steps where step % every == 0 (lazy regularisation).
+    every: run on steps where (step - start) % every == 0 (lazy regularisation).
     repeat: consecutive updates per run, each on a fresh batch (n_critic / k D-steps).
     needs_real: whether the phase reads a real batch (a G phase usually does not; skipping the
         draw saves a gather of a whole batch per step).
+    start, stop: the phase runs on steps start <= step < stop (stop None: to the end), e.g. a
+        pre-training phase for G alone followed by the adversarial phases.
     """
 
     name: str
@@ -34,19 +46,27 @@ class Phase:
     every: int = 1
     repeat: int = 1
     needs_real: bool = True
+    start: int = 0
+    stop: int | None = None
+
+    def runs_at(self, step: int) -> bool:
+        if step < self.start or (self.stop is not None and step >= self.stop):
+            return False
+        return (step - self.start) % self.every == 0
 
 
 @dataclass
 class PhaseInput:
     """What one phase update sees: a real batch (None when the phase declared it needs none),
-    fresh noise, labels for fakes ([N]; cluster labels [N, P] when self-conditioned), the
-    step."""
+    fresh noise, labels for fakes ([N]; cluster labels [N, P] when self-conditioned), the step,
+    and `extra` for whatever else an objective draws (a paired batch, a second domain)."""
 
     real: Batch | None
-    z: torch.Tensor
+    z: torch.Tensor | None
     y_fake: torch.Tensor | None
     step: int
     total_steps: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,25 +77,108 @@ class PhaseOutput:
     stats: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-class Objective:
-    """Base class. Subclasses set `phases` and implement `compute`.
+@dataclass
+class Sources:
+    """The trainer's data and random streams, from which an objective draws a phase's inputs.
 
-    Optional hooks, all called by the trainer:
-    - `build_nets(nets, spec)`: networks to add or replace (InfoGAN's Q, EBGAN's autoencoder D),
-      built before the optimizers; `opt_for` names the optimizer config ("g_opt"/"d_opt") of each
-      extra network.
-    - `after_step(phase, nets)`: runs under no_grad after a phase's optimizer step (WGAN clipping).
-    - `sample_inputs(z, y)`: what G is fed for pictures and sampling (InfoGAN appends its codes).
+    Every draw goes through `data_gen` (real data) or `z_gen` (noise, labels), both saved in
+    checkpoints, so a resumed run draws exactly what an uninterrupted one would.
     """
 
+    data: Dataset
+    data_gen: torch.Generator
+    z_gen: torch.Generator
+    prior: Callable[[int, torch.Generator], torch.Tensor]
+    batch_size: int
+    device: torch.device
+    step: int = 0
+    total_steps: int = 1
+
+    def real(self, n: int | None = None) -> Batch:
+        return self.data.sample(n or self.batch_size, self.data_gen).to(self.device)
+
+    def z(self, n: int | None = None) -> torch.Tensor:
+        """z ~ p(z), [n, z_dim] on the device."""
+        return self.prior(n or self.batch_size, self.z_gen)
+
+    def labels(self, k: int, n: int | None = None) -> torch.Tensor:
+        """Uniform class labels [n] in 0..k-1 on the device."""
+        return torch.randint(k, (n or self.batch_size,), generator=self.z_gen, device=self.device)
+
+
+@dataclass
+class BuildContext:
+    """What `build_nets` may read: the config, the data (its spec, real samples for fitting
+    fixed statistics such as clusters) and whether a checkpoint will restore the state."""
+
+    cfg: Any
+    data: Dataset
+    spec: DataSpec
+    resuming: bool = False
+
+
+def num_classes(net: nn.Module) -> int:
+    return int(getattr(net, "num_classes", 0))
+
+
+def cond(net, x, y):
+    """net(x, y) for a class-conditional net, net(x) otherwise."""
+    return net(x, y) if num_classes(net) else net(x)
+
+
+class Objective:
+    """Base class: the classic pair G and D. Subclasses set `phases` and implement `compute`."""
+
     phases: tuple[Phase, ...] = ()
-    opt_for: ClassVar[dict[str, str]] = {}
+    # optimizer config section ("g_opt" / "d_opt") of every network some phase trains
+    optimizers: ClassVar[dict[str, str]] = {"G": "g_opt", "D": "d_opt"}
+    ema_nets: ClassVar[tuple[str, ...]] = ("G",)  # kept as EMAs when train.ema > 0
+    sample_net: ClassVar[str] = "G"  # what load_generator returns by default
+    # keys of the config this objective reads beyond the shared ones (see `check_options`)
+    options: ClassVar[frozenset[str]] = frozenset()
 
-    def build_nets(self, nets: dict[str, nn.Module], spec) -> dict[str, nn.Module]:
-        return {}
+    # ---- networks ---------------------------------------------------------------------------
+    def build_nets(self, ctx: BuildContext) -> dict[str, nn.Module]:
+        """Every network, initialised from the global RNG; default G and D from `cfg.model`."""
+        from ganforge.nets import build_nets
 
+        g, d = build_nets(ctx.cfg.model, ctx.spec)
+        return {"G": g, "D": d}
+
+    def trained(self) -> tuple[str, ...]:
+        out: dict[str, None] = {}
+        for ph in self.phases:
+            out.update(dict.fromkeys(ph.trains))
+        return tuple(out)
+
+    # ---- inputs -----------------------------------------------------------------------------
+    def relabel(self, nets, real: Batch | None, z, y_fake):
+        """The labels D reads for a real batch and G's for z; class labels by default."""
+        return real, y_fake
+
+    def draw(self, phase: Phase, nets: dict[str, nn.Module], src: Sources) -> PhaseInput:
+        """One update's inputs: a real batch if the phase reads one, z, labels for conditional G."""
+        real = src.real() if phase.needs_real else None
+        z = src.z()
+        k = num_classes(nets[self.sample_net])
+        y_fake = src.labels(k) if k else None
+        real, y_fake = self.relabel(nets, real, z, y_fake)
+        return PhaseInput(real, z, y_fake, src.step, src.total_steps)
+
+    def fixed_inputs(self, nets, n: int, prior, device) -> PhaseInput:
+        """Fixed inputs for the preview pictures: `prior(n)` latents, labels 0..K-1 in turn."""
+        z = prior(n).to(device)
+        k = num_classes(nets[self.sample_net])
+        y = (torch.arange(n) % k).to(device) if k else None
+        return PhaseInput(None, z, y, 0)
+
+    def preview(self, nets: dict[str, nn.Module], fixed: PhaseInput) -> torch.Tensor:
+        """What the preview picture shows: G's samples of the fixed inputs (EMA nets if kept)."""
+        return cond(nets[self.sample_net], fixed.z, fixed.y_fake)
+
+    # ---- hooks ------------------------------------------------------------------------------
     def after_step(self, phase: str, nets: dict[str, nn.Module]) -> None:
-        pass
+        """Runs under no_grad after a phase's optimizer step (WGAN clipping)."""
 
     def compute(self, phase: str, nets: dict[str, nn.Module], inp: PhaseInput) -> PhaseOutput:
         raise NotImplementedError
@@ -86,3 +189,25 @@ class Objective:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+    # ---- config -----------------------------------------------------------------------------
+    @classmethod
+    def check_options(cls, cfg, name: str, owners: dict[str, list[str]]) -> None:
+        """Refuse `loss.*` options set away from their defaults that this objective ignores.
+
+        owners: option -> names of the objectives that read it (for the error message).
+        """
+        from ganforge.config import LossConfig
+
+        default = LossConfig()
+        for key, users in owners.items():
+            field_name = key.split(".", 1)[1]
+            if key in cls.options or key == "loss.objective":
+                continue
+            value = getattr(cfg.loss, field_name)
+            if value != getattr(default, field_name):
+                where = ", ".join(users) if users else "no objective"
+                raise ConfigError(
+                    f"{key}={value}: has no effect under loss.objective={name} "
+                    f"(it applies to {where}); drop it"
+                )

@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from .. import losses
-from .base import Objective, Phase, PhaseInput, PhaseOutput
-
-
-def cond(net, x, y):
-    """net(x, y) for a class-conditional net, net(x) otherwise."""
-    return net(x, y) if getattr(net, "num_classes", 0) else net(x)
+from ganforge import losses
+from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput, cond
 
 
 class ScoreObjective(Objective):
@@ -26,6 +21,8 @@ class ScoreObjective(Objective):
 
     d_loss = staticmethod(losses.d_least_squares)
     g_loss = staticmethod(losses.g_least_squares)
+
+    options = frozenset({"loss.r1_gamma"})
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg.loss

@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
-from ..nets.autoencoder import AutoencoderD
-from .base import Objective, Phase, PhaseInput, PhaseOutput
+from ganforge.errors import ConfigError
+from ganforge.nets.autoencoder import AutoencoderD
+from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput
 
 
 def pulling_away_term(s: torch.Tensor) -> torch.Tensor:
@@ -31,6 +31,22 @@ def pulling_away_term(s: torch.Tensor) -> torch.Tensor:
 
 
 class EBGANObjective(Objective):
+    options = frozenset({"loss.margin", "loss.pt_weight"})
+
+    @classmethod
+    def check_options(cls, cfg, name, owners) -> None:
+        super().check_options(cfg, name, owners)
+        from ganforge.config import ModelConfig
+
+        default = ModelConfig()
+        remedies = [k for k in ("pack", "minibatch_disc", "mbstd", "spectral_norm", "self_cond")
+                    if getattr(cfg.model, k) != getattr(default, k)]
+        if remedies:  # they wrap the classic D, which EBGAN replaces by its autoencoder
+            raise ConfigError(
+                f"model.{remedies[0]}: has no effect under loss.objective=ebgan (its D is an "
+                "autoencoder); drop it"
+            )
+
     def __init__(self, cfg) -> None:
         if cfg.model.conditional:
             raise ConfigError("loss.objective=ebgan: model.conditional must be false")
@@ -39,13 +55,14 @@ class EBGANObjective(Objective):
         self.cfg, self.model = cfg.loss, cfg.model
         self.phases = (Phase("D", ("D",), repeat=cfg.train.d_steps), Phase("G", ("G",)))
 
-    def build_nets(self, nets, spec):
+    def build_nets(self, ctx):
+        from ganforge.nets.registry import describe
+
         m = self.model
-        return {
-            "D": AutoencoderD(
-                spec.shape, hidden=m.d_hidden, code=max(8, m.d_hidden // 4), depth=m.d_depth
-            )
-        }
+        nets = super().build_nets(ctx)  # G as usual; the default D is drawn, then replaced
+        kw = {"hidden": m.d_hidden, "code": max(8, m.d_hidden // 4), "depth": m.d_depth}
+        d = AutoencoderD(ctx.spec.shape, **kw)
+        return {"G": nets["G"], "D": describe(d, "autoencoder", in_shape=list(ctx.spec.shape), **kw)}
 
     def compute(self, phase, nets, inp: PhaseInput) -> PhaseOutput:
         g, d = nets["G"], nets["D"]

@@ -43,13 +43,11 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from .. import losses
-from ..nets.selfcond import cluster_loss
-from .base import Objective, Phase, PhaseInput, PhaseOutput
-
-
-def _cond(net, x, y):
-    return net(x, y) if getattr(net, "num_classes", 0) else net(x)
+from ganforge import losses
+from ganforge.data.base import Batch
+from ganforge.nets.selfcond import cluster_loss, fit_clusters
+from ganforge.objectives.base import BuildContext, Objective, Phase, PhaseInput, PhaseOutput
+from ganforge.objectives.base import cond as _cond
 
 
 def instance_noise_std(sigma0: float, step: int, total_steps: int) -> float:
@@ -69,6 +67,12 @@ def feature_matching(real_feat: torch.Tensor, fake_feat: torch.Tensor) -> torch.
 
 
 class GANObjective(Objective):
+    options = frozenset({
+        "loss.g_loss", "loss.label_smoothing", "loss.r1_gamma", "loss.r1_every", "loss.gan_gp",
+        "loss.feature_matching", "loss.unrolled_steps", "loss.instance_noise", "loss.topk",
+        "loss.topk_decay", "loss.self_cond_weight",
+    })
+
     def __init__(self, cfg) -> None:
         loss_cfg, d_steps = cfg.loss, cfg.train.d_steps
         self.cfg = loss_cfg
@@ -87,6 +91,23 @@ class GANObjective(Objective):
         ]
         self._noise_gen: torch.Generator | None = None
         self._noise_state: torch.Tensor | None = None
+        self.coder = None  # self-conditioning's ClusterCoder (model.self_cond), fitted in build_nets
+
+    # ---- self-conditioning (nets/selfcond.py) -----------------------------------------------
+    def build_nets(self, ctx: BuildContext):
+        nets = super().build_nets(ctx)
+        # cluster the real data once, before anything copies G (EMA, DDP); a resumed run's
+        # checkpoint restores the clusters, so the fit is skipped
+        self.coder = fit_clusters(nets["G"], ctx.data, ctx.cfg.train.seed, fit=not ctx.resuming)
+        return nets
+
+    def relabel(self, nets, real, z, y_fake):
+        """Self-conditioned: D judges (image, cluster); G's clusters are read from z."""
+        if self.coder is None:
+            return real, y_fake
+        if real is not None:
+            real = Batch(real.x, self.coder.assign(real.x))
+        return real, nets["G"].labels(z)
 
     # ---- instance noise ---------------------------------------------------------------------
     def _noisy(self, x: torch.Tensor, inp: PhaseInput) -> torch.Tensor:

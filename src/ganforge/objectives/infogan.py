@@ -17,11 +17,11 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from .. import losses
-from ..errors import ConfigError
-from ..nets.heads import InfoGenerator, QHead, d_features
-from .acgan import feature_dim
-from .base import Objective, Phase, PhaseInput, PhaseOutput
+from ganforge import losses
+from ganforge.errors import ConfigError
+from ganforge.nets.heads import InfoGenerator, QHead, d_features
+from ganforge.objectives.acgan import feature_dim
+from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput
 
 
 def info_loss(
@@ -40,7 +40,11 @@ def info_loss(
 
 
 class InfoGANObjective(Objective):
-    opt_for: ClassVar[dict[str, str]] = {"Q": "g_opt"}
+    optimizers: ClassVar[dict[str, str]] = {"G": "g_opt", "D": "d_opt", "Q": "g_opt"}
+    options = frozenset({
+        "loss.label_smoothing", "loss.info_categorical", "loss.info_continuous",
+        "loss.info_weight", "loss.info_code_scale",
+    })
 
     def __init__(self, cfg) -> None:
         lo, m = cfg.loss, cfg.model
@@ -66,24 +70,24 @@ class InfoGANObjective(Objective):
         self.d_hidden = m.d_hidden
         self.phases = (Phase("D", ("D", "Q"), repeat=cfg.train.d_steps), Phase("G", ("G", "Q")))
 
-    def build_nets(self, nets, spec):
+    def build_nets(self, ctx):
+        from ganforge.nets.registry import describe
+
         info = {
             "categorical": self.k,
             "continuous": self.c,
             "z_dist": self.z_dist,
             "code_scale": self.code_scale,
         }
-        g = nets["G"]
-        arch = getattr(g, "arch", None)
-        if arch is not None:
-            arch["info"] = info  # the trainer's saved arch: sampling rebuilds the code wrapper
-        q = QHead(
-            feature_dim(nets["D"], spec.shape),
-            categorical=self.k,
-            continuous=self.c,
-            hidden=self.d_hidden,
-        )
-        return {"G": InfoGenerator(g, **info), "Q": q}
+        nets = super().build_nets(ctx)
+        g, d = nets["G"], nets["D"]
+        f = feature_dim(d, ctx.spec.shape)
+        q = QHead(f, categorical=self.k, continuous=self.c, hidden=self.d_hidden)
+        q = describe(q, "qhead", feat_dim=f, categorical=self.k, continuous=self.c,
+                     hidden=self.d_hidden)
+        # the arch records the code wrapper, so sampling rebuilds it
+        g = describe(InfoGenerator(g, **info), "generator", **g.arch["args"], info=info)
+        return {"G": g, "D": d, "Q": q}
 
     def _info(self, nets, fake, c, u):
         cat, cont = nets["Q"](d_features(nets["D"], fake))

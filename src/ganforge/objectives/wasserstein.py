@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import losses
-from .base import PhaseInput
-from .divergences import ScoreObjective, cond
+from ganforge import losses
+from ganforge.objectives.base import PhaseInput, cond
+from ganforge.objectives.divergences import ScoreObjective
 
 
 def interpolate_grad_norms(
@@ -44,6 +44,7 @@ class WGANObjective(ScoreObjective):
 
     d_loss = staticmethod(losses.d_wasserstein)
     g_loss = staticmethod(losses.g_wasserstein)
+    options = frozenset({"loss.r1_gamma", "loss.clip"})
 
     def compute(self, phase, nets, inp: PhaseInput):
         out = super().compute(phase, nets, inp)
@@ -60,6 +61,8 @@ class WGANObjective(ScoreObjective):
 
 class WGANGPObjective(WGANObjective):
     """WGAN-GP: no clipping, a gradient penalty on interpolates instead."""
+
+    options = frozenset({"loss.r1_gamma", "loss.gp_lambda"})
 
     def __init__(self, cfg) -> None:
         super().__init__(cfg)

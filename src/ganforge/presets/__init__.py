@@ -1,97 +1,34 @@
 """Named presets: each is a short description plus dotted overrides of the default `Config`.
 
 Presets are data, not code: `ganforge presets` prints them, and `--set` overrides apply on top.
+One module per owner: core.py (the default, the articles' recipe, DCGAN, the 2-D mixtures),
+family.py (the GAN variants), modes.py (the mode-collapse benchmark's settings).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..config import Config, apply_overrides, validate
-from ..errors import ConfigError
-
-_ADAM_DCGAN = {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}
-
-
-def _opt(prefix_lr: dict[str, Any]) -> dict[str, Any]:
-    return {f"{p}.{k}": v for p in ("g_opt", "d_opt") for k, v in prefix_lr.items()}
-
-
-PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
-    "digits": (
-        "DCGAN on scikit-learn's bundled 8x8 digits (real data, offline): digits in ~1 CPU minute",
-        {
-            "data.dataset": "digits", "model.arch": "dcgan", "model.z_dim": 32,
-            "model.z_dist": "normal", "model.base_channels": 64, "model.init": "dcgan",
-            "train.steps": 4000, "train.batch_size": 64, "train.ema": 0.99,
-            "train.sample_every": 250, "train.checkpoint_every": 1000,
-            **_opt({"lr": 2e-4, "beta1": 0.5}),
-        },
-    ),
-    "seed-mlp-mnist": (
-        (
-            "the classic articles' recipe: MLP h=128, z=100 uniform[-1,1], batch 128, "
-            "Adam defaults, non-saturating G loss, on MNIST"
-        ),
-        {
-            "data.dataset": "mnist", "model.arch": "mlp", "model.z_dim": 100,
-            "model.z_dist": "uniform", "model.g_hidden": 128, "model.d_hidden": 128,
-            "train.batch_size": 128, "train.steps": 30000, "train.sample_every": 1000,
-            "train.checkpoint_every": 5000, **_opt({"lr": 1e-3, "beta1": 0.9, "beta2": 0.999}),
-        },
-    ),
-    "dcgan-mnist": (
-        "DCGAN (Radford et al. 2016) on 28x28 MNIST: batch norm in G, LeakyReLU in D, Adam 2e-4/0.5",
-        {
-            "data.dataset": "mnist", "model.arch": "dcgan", "model.z_dim": 100,
-            "model.z_dist": "normal", "model.base_channels": 32, "model.init": "dcgan",
-            "train.batch_size": 64, "train.steps": 5000, "train.sample_every": 500,
-            "train.checkpoint_every": 1000, **_opt(_ADAM_DCGAN),
-        },
-    ),
-    "ring8": (
-        "8 Gaussians on a circle (PacGAN protocol); non-saturating GAN with R1 (gamma 0.1), EMA",
-        {
-            "data.dataset": "ring8", "model.arch": "mlp", "model.z_dim": 16,
-            "model.z_dist": "normal", "model.g_hidden": 128, "model.d_hidden": 128,
-            "model.g_depth": 2, "model.d_depth": 2, "loss.r1_gamma": 0.1,
-            "train.batch_size": 256, "train.steps": 3000, "train.ema": 0.99,
-            "train.sample_every": 250, "train.checkpoint_every": 1000,
-            **_opt({"lr": 1e-3, "beta1": 0.5, "beta2": 0.999}),
-        },
-    ),
-    "grid25": (
-        "25 Gaussians on a 5x5 grid (PacGAN protocol); non-saturating GAN with R1 (gamma 0.1), EMA",
-        {
-            "data.dataset": "grid25", "model.arch": "mlp", "model.z_dim": 16,
-            "model.z_dist": "normal", "model.g_hidden": 256, "model.d_hidden": 256,
-            "model.g_depth": 2, "model.d_depth": 2, "loss.r1_gamma": 0.1,
-            "train.batch_size": 256, "train.steps": 5000, "train.ema": 0.99,
-            "train.sample_every": 250, "train.checkpoint_every": 1000,
-            **_opt({"lr": 1e-3, "beta1": 0.5, "beta2": 0.999}),
-        },
-    ),
-}
+from ganforge.config import Config, apply_overrides, validate
+from ganforge.errors import ConfigError
+from ganforge.presets.core import PRESETS as _CORE
+from ganforge.presets.family import PRESETS as _FAMILY
+from ganforge.presets.modes import PRESETS as _MODES
 
 DEFAULT_PRESET = "digits"
 
 
-def _merge_more() -> None:
-    """Presets of the GAN family and the remedies live beside this file, one module per owner."""
-    import importlib
-
-    for mod in ("family", "remedies"):
-        try:
-            more = importlib.import_module(f"{__name__}.{mod}").PRESETS
-        except ModuleNotFoundError:
-            continue
-        clash = set(more) & set(PRESETS)
+def _merge(*tables: dict) -> dict:
+    out: dict = {}
+    for table in tables:
+        clash = set(out) & set(table)
         if clash:
             raise RuntimeError(f"preset names defined twice: {sorted(clash)}")
-        PRESETS.update(more)
+        out.update(table)
+    return out
 
 
-_merge_more()
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = _merge(_CORE, _FAMILY, _MODES)
 
 
 def preset_config(name: str, overrides: dict[str, Any] | None = None) -> Config:
@@ -101,4 +38,19 @@ def preset_config(name: str, overrides: dict[str, Any] | None = None) -> Config:
     cfg = apply_overrides(Config(preset=name), PRESETS[name][1])
     cfg = apply_overrides(cfg, overrides or {})
     validate(cfg)
+    check_names(cfg)
     return cfg
+
+
+def check_names(cfg: Config) -> None:
+    """Refuse, before anything runs, an unknown objective, architecture or dataset, and options
+    the chosen objective would ignore (the registries own the lists; objectives/__init__.py)."""
+    from ganforge.data import DATASETS
+    from ganforge.nets import ARCHS
+    from ganforge.objectives import check_objective
+
+    for key, value, allowed in (("model.arch", cfg.model.arch, ARCHS),
+                                ("data.dataset", cfg.data.dataset, DATASETS)):
+        if value not in allowed:
+            raise ConfigError(f"{key}: unknown value {value!r}; choose from {', '.join(allowed)}")
+    check_objective(cfg)

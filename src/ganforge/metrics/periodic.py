@@ -19,7 +19,7 @@ import torch
 
 from ganforge.errors import ConfigError
 from ganforge.metrics.evaluate import HIGHER_IS_BETTER, LOWER_IS_BETTER, evaluate, parse_metrics
-from ganforge.metrics.features import build_extractor
+from ganforge.metrics.extractors import build_extractor
 
 FAST_SETTINGS = {"kid_subsets": 10}  # periodic KID on 10 subsets: ~10x cheaper, same estimator
 _SOURCE = {
@@ -88,7 +88,7 @@ class EvalCallback:
         log = Path(trainer.run_dir) / "log.jsonl"
         if self.best_metric is None or not log.is_file():
             return
-        from ganforge.stats import read_jsonl
+        from ganforge.training.stats import read_jsonl
 
         for rec in read_jsonl(log):
             v = rec.get(f"eval/{self.best_metric}")
@@ -116,8 +116,8 @@ class EvalCallback:
         out = []
         for i in range(0, n, 500):
             b = min(500, n - i)
-            z = trainer._prior(b, gen, device="cpu").to(trainer.device)
-            if trainer.conditional:
+            z = trainer.prior(b, gen, device="cpu").to(trainer.device)
+            if getattr(g, "num_classes", 0):
                 y = torch.randint(trainer.spec.num_classes, (b,), generator=gen)
                 out.append(g(z, y.to(trainer.device)).float().cpu())
             else:
@@ -178,7 +178,7 @@ class EvalCallback:
         path.write_text(json.dumps(keep, indent=2) + "\n")
 
     def _save_best(self, trainer, state: dict, value: float) -> None:
-        from ganforge.checkpoint import save_state
+        from ganforge.training.checkpoint import save_state
 
         ck = Path(trainer.run_dir) / "checkpoints"
         save_state(ck / "best.safetensors", state)

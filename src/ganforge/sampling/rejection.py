@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ConfigError
+from ganforge.errors import ConfigError
 
 
 class FourierRatio(nn.Module):
@@ -211,3 +211,76 @@ def rejection_sample(
             f"lower train.drs_quantile than {quantile}, or sample with --no-rejection"
         )
     return torch.cat(kept)[:n], total / drawn
+
+
+class RejectionSampling:
+    """Training callback (training/callbacks.py): once G is final, fit R on real points against
+    the sampling G's (`fit_ratio`, seeded by the run) so that the last checkpoint carries it and
+    `load_generator` samples through it. Only the main process fits R (it alone samples and
+    saves). A resumed run that trains on drops the R fitted to the old G."""
+
+    name = "rejection"
+
+    def __init__(self, trainer) -> None:
+        cfg = trainer.cfg
+        if trainer.spec.kind != "points" or cfg.model.conditional:
+            raise ConfigError(
+                f"train.drs_steps={cfg.train.drs_steps}: rejection sampling is for unconditional "
+                f"point data, not {'conditional ' if cfg.model.conditional else ''}"
+                f"{trainer.spec.name}"
+            )
+        self.ratio: FourierRatio | None = None
+
+    def __call__(self, trainer, record: dict) -> None:
+        return None
+
+    def on_fit_start(self, trainer) -> None:
+        if trainer.step < trainer.cfg.train.steps:
+            self.ratio = None
+
+    def on_last_step(self, trainer) -> None:
+        t = trainer.cfg.train
+        if self.ratio is not None or not trainer.is_main:
+            return
+        if not trainer.quiet:
+            calib = f" + {t.drs_calib_steps}" if t.drs_calib_steps else ""
+            trainer.log(f"fitting the density-ratio net for rejection sampling "
+                        f"({t.drs_steps}{calib} steps)")
+        with trainer.sampling() as nets:
+            g = nets[trainer.objective.sample_net]
+            self.ratio = fit_ratio(
+                lambda z: g(z.to(trainer.device)).float().cpu(),
+                lambda k, gen: trainer.prior(k, gen, device="cpu"),
+                lambda k, gen: trainer.data.sample(k, gen).x.float(),
+                dim=trainer.spec.shape[0],
+                real_std=float(trainer.data.real_sample(10_000, seed=t.seed).x.float().std()),
+                freq=t.drs_freq, steps=t.drs_steps, calib_steps=t.drs_calib_steps,
+                seed=t.seed + 77_777,
+            )
+
+    def state_dict(self) -> dict | None:
+        if self.ratio is None:
+            return None
+        return {"arch": self.ratio.arch, "state": self.ratio.state_dict()}
+
+    def load_state_dict(self, state: dict | None) -> None:
+        self.ratio = ratio_from_state(state) if state is not None else None
+
+
+@torch.no_grad()
+def sample_points(trainer, n: int, gen: torch.Generator, *, rejection: bool = True) -> torch.Tensor:
+    """n points [n, D] on the CPU from a trainer's sampling G, drawn with `gen`; through
+    rejection sampling when the run has fitted R (its `RejectionSampling` callback) and
+    `rejection`."""
+    drs = trainer.callback("rejection")
+    ratio = drs.ratio if drs is not None else None
+    with trainer.sampling() as nets:
+        g = nets[trainer.objective.sample_net]
+
+        def fake(k: int) -> torch.Tensor:
+            return g(trainer.prior(k, gen, device="cpu").to(trainer.device)).float().cpu()
+
+        if rejection and ratio is not None:
+            return rejection_sample(fake, ratio, n, quantile=trainer.cfg.train.drs_quantile,
+                                    gen=gen)[0]
+        return fake(n)

@@ -158,7 +158,7 @@ def lr_factor(schedule: str, step: int, total: int, final: float) -> float:
 
 def make_optimizer(params, ocfg) -> torch.optim.Optimizer:
     """Adam (betas), SGD (momentum), RMSprop, or the game-aware optimistic Adam and extra-Adam
-    (see `ganforge.optim`) for one network, from an OptimConfig."""
+    (see `ganforge.training.optim`) for one network, from an OptimConfig."""
     if ocfg.name in ("optimistic-adam", "extra-adam"):
         cls = OptimisticAdam if ocfg.name == "optimistic-adam" else ExtraAdam
         return cls(params, lr=ocfg.lr, betas=(ocfg.beta1, ocfg.beta2), weight_decay=ocfg.weight_decay)

@@ -12,10 +12,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .checkpoint import find_checkpoint, load_state
-from .errors import CheckpointError, GanforgeError
-from .latent import prior_kwargs, sample_prior
-from .nets import build_generator
+from ganforge.errors import CheckpointError, GanforgeError
+from ganforge.nets.latent import prior_kwargs, sample_prior
+from ganforge.nets.registry import rebuild
+from ganforge.training.checkpoint import find_checkpoint, load_state, upgrade_state
 
 
 class SampleGenerator(nn.Module):
@@ -69,7 +69,7 @@ class SampleGenerator(nn.Module):
                     raise GanforgeError(f"--class {y}: must be in 0..{self.num_classes - 1}")
                 y = torch.full((n,), y, dtype=torch.long)
         if rejection and self.ratio is not None:  # unconditional point runs only (trainer)
-            from .rejection import rejection_sample
+            from ganforge.sampling.rejection import rejection_sample
 
             def fake(k: int) -> torch.Tensor:
                 return self.sample(k, seed=int(torch.randint(2**62, (1,), generator=gen)),
@@ -90,23 +90,43 @@ class SampleGenerator(nn.Module):
         return self.net(z, y) if self.num_classes else self.net(z)
 
 
-def load_generator(path: str | Path, *, ema: bool = True, device: str = "cpu") -> SampleGenerator:
-    """A generator from a run folder or checkpoint file, in eval mode on `device`."""
-    state = load_state(find_checkpoint(path))
+def load_generator(
+    path: str | Path, *, net: str | None = None, ema: bool = True, device: str = "cpu"
+):
+    """A trained network from a run folder or checkpoint, in eval mode on `device`.
+
+    net: which network (default: the one the run's objective samples from, usually "G"); its
+    EMA weights when the run kept them and `ema`. A generator of latents comes wrapped as a
+    `SampleGenerator` (with its prior, the data description and any rejection sampler); any
+    other network is returned as the bare module.
+    """
+    state = upgrade_state(load_state(find_checkpoint(path)))
+    name = net or state.get("sample_net", "G")
     try:
-        net = build_generator(state["arch"])
-        weights = state["ema"] if (ema and state.get("ema") is not None) else state["nets"]["G"]
-        net.load_state_dict(weights)
+        if name not in state["nets"]:
+            raise CheckpointError(
+                f"{path}: no network {name!r}; the run has {', '.join(state['nets'])}"
+            )
+        arch = state["archs"].get(name)
+        if arch is None:
+            raise CheckpointError(f"{path}: network {name!r} has no saved architecture")
+        module = rebuild(arch)
+        emas = state.get("emas", {})
+        module.load_state_dict(emas[name] if (ema and name in emas) else state["nets"][name])
         model = state["config"]["model"]
     except (KeyError, RuntimeError, TypeError) as e:
         raise CheckpointError(f"{path}: incompatible checkpoint ({str(e).splitlines()[0]})") from None
-    net.eval().requires_grad_(False).to(device)
+    module.eval().requires_grad_(False).to(device)
+    if "z_dim" not in arch["args"]:
+        return module
     ratio = None
-    if state.get("ratio") is not None:
-        from .rejection import ratio_from_state
+    saved = state.get("callbacks", {}).get("rejection")
+    if saved is not None:
+        from ganforge.sampling.rejection import ratio_from_state
 
-        ratio = ratio_from_state(state["ratio"])
+        ratio = ratio_from_state(saved)
     return SampleGenerator(
-        net, z_dim=model["z_dim"], prior=prior_kwargs(model), data=state["data"], step=state["step"],
-        ratio=ratio, quantile=state["config"]["train"].get("drs_quantile", 1.0),
+        module, z_dim=model["z_dim"], prior=prior_kwargs(model), data=state["data"],
+        step=state["step"], ratio=ratio,
+        quantile=state["config"]["train"].get("drs_quantile", 1.0),
     )

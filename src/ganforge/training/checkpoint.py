@@ -21,7 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .errors import CheckpointError
+from ganforge.errors import CheckpointError
 
 CKPT_DIR = "checkpoints"
 LATEST = "latest"
@@ -124,3 +124,33 @@ def find_checkpoint(path: str | Path) -> Path:
     if not ck.is_file():
         raise CheckpointError(f"{latest}: names {ck.name}, which is missing")
     return ck
+
+
+def upgrade_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint state in the current layout (format 2). Format 1 (one G and one D) kept
+    G's arch under "arch", its EMA under "ema" and rejection sampling's R under "ratio"."""
+    if state.get("format", 1) >= 2:
+        return state
+    out = dict(state)
+    out["format"] = 2
+    out["archs"] = {"G": {"kind": "generator", "args": state["arch"]}}
+    out["sample_net"] = "G"
+    out["emas"] = {"G": state["ema"]} if state.get("ema") is not None else {}
+    out["callbacks"] = {"rejection": state["ratio"]} if state.get("ratio") is not None else {}
+    for k in ("arch", "ema", "ratio"):
+        out.pop(k, None)
+    return out
+
+
+def read_resumable(run_dir: str | Path, overrides: dict | None = None):
+    """(config, state, run folder) of a run's latest checkpoint, `overrides` applied to the
+    config saved in it."""
+    from ganforge.config import apply_overrides, from_dict
+
+    ck = find_checkpoint(run_dir)
+    state = upgrade_state(load_state(ck))
+    cfg = from_dict(state["config"])
+    if overrides:
+        cfg = apply_overrides(cfg, overrides)
+    run = Path(run_dir) if Path(run_dir).is_dir() else ck.parent.parent
+    return cfg, state, run

@@ -38,6 +38,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ganforge.data.base import Batch
+
 SATURATED_LOGIT = math.log(99.0)
 
 REMEDIES = {
@@ -143,14 +145,16 @@ class Diagnostics:
         real = trainer.data.real_sample(max(self.probe_n, self.sample_n), seed=4_242)
         self.real_x = real.x[: self.probe_n].to(dev)
         self.real_y = None if real.y is None else real.y[: self.probe_n].to(dev)
-        self.z = trainer._prior(self.probe_n, self.gen, device="cpu").to(dev)
-        self.zs = trainer._prior(self.sample_n, self.gen, device="cpu").to(dev)
+        self.z = trainer.prior(self.probe_n, self.gen, device="cpu").to(dev)
+        self.zs = trainer.prior(self.sample_n, self.gen, device="cpu").to(dev)
         k = self.spec.num_classes
         self.y = torch.randint(k, (self.probe_n,), generator=self.gen).to(dev) if k else None
         self.ys = torch.randint(k, (self.sample_n,), generator=self.gen).to(dev) if k else None
-        if trainer.clusters is not None:  # self-conditioning: D reads cluster labels, G's from z
-            self.real_y = trainer.clusters.assign(self.real_x)
-            self.y = trainer.nets["G"].labels(self.z)
+        # the labels D reads and G's, as the objective draws them (self-conditioning: clusters)
+        real_b, self.y = trainer.objective.relabel(
+            trainer.nets, Batch(self.real_x, self.real_y), self.z, self.y
+        )
+        self.real_y = real_b.y
         ref = real.x[: self.sample_n].cpu()
         self.real_div = pairwise_diversity(ref[:500])
         self.dup_tau = float(torch.quantile(nn_distances(ref), 0.05))
@@ -163,7 +167,7 @@ class Diagnostics:
 
     def _replay(self, log_path: Path) -> None:
         """On resume: rebuild the history from the run log and drop events past its last tick."""
-        from .stats import read_jsonl
+        from ganforge.training.stats import read_jsonl
 
         records = read_jsonl(log_path) if log_path.is_file() else []
         last = records[-1]["step"] if records else 0

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .errors import CheckpointError
+from ganforge.errors import CheckpointError
 
 
 def _read(run: Path) -> tuple[list[dict], list[dict], dict]:
-    from .stats import read_jsonl
+    from ganforge.training.stats import read_jsonl
 
     if not run.is_dir():
         raise CheckpointError(f"{run}: not a folder; give a run folder written by ganforge train")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import PRESETS as _CORE
+from ganforge.presets.core import PRESETS as _CORE
 
 
 def _base(name: str, **extra: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import GanforgeError
+from ganforge.errors import GanforgeError
 
 
 def traversal_grids(g, *, rows: int = 8, steps: int = 10, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -46,9 +46,9 @@ def traversal_grids(g, *, rows: int = 8, steps: int = 10, seed: int = 0) -> dict
 
 
 def cmd_traverse(args) -> int:
-    from .nets.heads import InfoGenerator
-    from .sampling import load_generator
-    from .visuals import save_image_grid
+    from ganforge.nets.heads import InfoGenerator
+    from ganforge.sampling.generator import load_generator
+    from ganforge.visuals.images import save_image_grid
 
     g = load_generator(args.run, ema=not args.no_ema)
     if not isinstance(g.net, InfoGenerator):

@@ -21,7 +21,7 @@ import functools
 
 import torch
 
-from .config import ModelConfig
+from ganforge.config import ModelConfig
 
 MIXTURE_SEED = 20170705  # fixed: the means are part of the model definition, not of a run
 

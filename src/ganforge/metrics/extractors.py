@@ -1,0 +1,56 @@
+"""Pick a feature extractor by name: Inception, ganforge's domain classifier, or raw points."""
+
+from __future__ import annotations
+
+from ganforge.errors import ConfigError
+from ganforge.metrics.features import Extractor, RawExtractor
+
+EXTRACTORS = ("auto", "inception", "classifier", "raw")
+
+
+def default_extractor_name(spec) -> str:
+    """'raw' for non-image data; 'classifier' for MNIST, Fashion-MNIST, digits, Stacked MNIST;
+    'inception' for other images."""
+    if spec is None or spec.kind != "image":
+        return "raw"
+    if spec.name in ("mnist", "fashion-mnist", "digits", "stacked-mnist"):
+        return "classifier"
+    return "inception"
+
+
+def build_extractor(
+    name: str,
+    *,
+    real_dataset=None,
+    spec=None,
+    inception_weights: str | None = None,
+    classifier_dataset=None,
+    device: str = "cpu",
+    cache_dir: str | None = None,
+    log=None,
+) -> Extractor:
+    """The extractor `name` (one of EXTRACTORS) for data described by `spec`.
+
+    The classifier extractor trains (or loads from the cache) a classifier on the labelled
+    `classifier_dataset`, by default the labelled base of `real_dataset`.
+    """
+    spec = spec if spec is not None else getattr(real_dataset, "spec", None)
+    if name not in EXTRACTORS:
+        raise ConfigError(f"extractor {name!r}: choose from {', '.join(EXTRACTORS)}")
+    if name == "auto":
+        name = default_extractor_name(spec)
+    if name == "raw":
+        return RawExtractor()
+    if name == "inception":
+        from ganforge.metrics.inception import InceptionExtractor
+
+        return InceptionExtractor(inception_weights, device=device)
+    from ganforge.metrics.classifier import ClassifierExtractor, labelled_base, load_or_train
+
+    source = classifier_dataset if classifier_dataset is not None else labelled_base(real_dataset)
+    if source is None:
+        raise ConfigError(
+            "extractor 'classifier' needs labelled real data (e.g. mnist, fashion-mnist, digits)"
+        )
+    clf = load_or_train(source, cache_dir=cache_dir, log=log)
+    return ClassifierExtractor(clf, device=device)

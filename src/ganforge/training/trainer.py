@@ -1,0 +1,394 @@
+"""The trainer: the only place that runs phases, optimizers, EMA, AMP, ticks and checkpoints.
+
+One step, for each phase the objective declares (the classic pair, by default):
+  # phase D, G frozen:   maximise log D(x) + log(1 - D(G(z)))   (`repeat` = k D-steps)
+  # phase G, D frozen:   minimise the G loss through D           (`trains` = ("G",))
+The objective builds the networks, draws each update's inputs from the trainer's random streams
+and returns named terms; the trainer sums them, back-propagates, averages gradients across
+ranks, and steps the optimizers of the networks the phase trains. It knows no GAN variant:
+anything variant-specific is the objective's (objectives/base.py) or a callback's
+(training/callbacks.py).
+
+The hot loop never reads a value on the host: terms accumulate on the device and are read once
+per tick. Every source of randomness is an explicit `torch.Generator` stored in the checkpoint,
+so a run stopped at any checkpoint and resumed ends bit-identical to one that never stopped (CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import signal
+import time
+from pathlib import Path
+
+import torch
+
+from ganforge import __version__
+from ganforge.config import Config
+from ganforge.data import load_data
+from ganforge.errors import CheckpointError, ConfigError, GanforgeError
+from ganforge.nets.latent import sample_prior
+from ganforge.objectives import BuildContext, Sources, build_objective
+from ganforge.training import distributed, rng
+from ganforge.training.callbacks import call_hook, callback_states, load_callback_states
+from ganforge.training.checkpoint import read_resumable, save_checkpoint, upgrade_state
+from ganforge.training.optim import lr_factor, make_optimizer
+from ganforge.training.stats import JsonlLog, StatsAccumulator, TensorBoardSink
+from ganforge.visuals.preview import POINTS_PER_PREVIEW, REAL_FOR, finish_previews, save_preview
+
+
+class TrainingDiverged(GanforgeError):
+    """A loss became NaN or infinite."""
+
+
+class Trainer:
+    """Build everything from a Config and train; `Trainer.resume(run_dir)` continues a run.
+
+    callbacks: factories `f(trainer) -> callback` (training/callbacks.py), built once the
+    networks exist; `ganforge.runner` chooses them from the config.
+    """
+
+    def __init__(
+        self, cfg: Config, run_dir: str | Path, *, quiet: bool = False, log=print,
+        callbacks=(), resuming: bool = False,
+    ) -> None:
+        """`resuming=True` (`resume`) lets the objective skip fitting what the checkpoint restores."""
+        self.cfg, self.run_dir, self.quiet, self.log = cfg, Path(run_dir), quiet, log
+        t = cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.dist, self.device = distributed.setup(t.device)
+        self.is_main = self.dist.is_main
+        self.objective = build_objective(cfg)
+        rng.seed_globals(t.seed)
+        self.data = load_data(cfg.data)
+        self.spec = self.data.spec
+        self.shard = self.data.shard(self.dist.rank, self.dist.world)
+        nets = self.objective.build_nets(BuildContext(cfg, self.data, self.spec, resuming))
+        self.nets = {k: v.to(self.device) for k, v in nets.items()}
+        for net in self.nets.values():
+            distributed.broadcast_module(net, self.dist)
+        self.trained = self.objective.trained()
+        missing = [n for n in self.trained if n not in self.objective.optimizers]
+        if missing:
+            raise ConfigError(
+                f"loss.objective={cfg.loss.objective}: network {missing[0]!r} is trained but has "
+                f"no optimizer config (objective.optimizers names {sorted(self.objective.optimizers)})"
+            )
+        for name, net in self.nets.items():  # frozen networks never receive gradients
+            if name not in self.trained:
+                net.eval().requires_grad_(False)
+        self.opts = {
+            k: make_optimizer(self.nets[k].parameters(), getattr(cfg, self.objective.optimizers[k]))
+            for k in self.trained
+        }
+        self.extragradient = {k for k, o in self.opts.items() if hasattr(o, "extrapolate")}
+        self.base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()}
+        self.ema = {}
+        if t.ema > 0:
+            self.ema = {n: copy.deepcopy(self.nets[n]).eval().requires_grad_(False)
+                        for n in self.objective.ema_nets if n in self.nets}
+        # Separate streams for data and noise, distinct per rank.
+        self.data_gen = torch.Generator().manual_seed(t.seed * 1_000_003 + 2 * self.dist.rank + 1)
+        self.z_gen = torch.Generator(device=self.device).manual_seed(
+            t.seed * 1_000_003 + 2 * self.dist.rank + 2
+        )
+        self.sources = Sources(self.shard, self.data_gen, self.z_gen, self.prior, t.batch_size,
+                               self.device, total_steps=t.steps)
+        points = self.spec.kind == "points"
+        fixed = torch.Generator().manual_seed(t.seed + (54_321 if points else 12_345))
+        self.fixed = self.objective.fixed_inputs(
+            self.nets, POINTS_PER_PREVIEW if points else t.grid_size,
+            lambda n: self.prior(n, fixed, device="cpu"), self.device,
+        )
+        self.step = 0
+        self.stats = StatsAccumulator()
+        self._stop_requested = False
+        self._tick_time = time.perf_counter()
+        self._tick_step = 0
+        self.callbacks = []
+        for make in callbacks:
+            cb = make(self)
+            if cb is not None:
+                self.callbacks.append(cb)
+
+    # ---- randomness -------------------------------------------------------------------------
+    def prior(self, n: int, gen: torch.Generator, *, device=None) -> torch.Tensor:
+        """z ~ p(z), [n, z_dim] (nets/latent.py)."""
+        m = self.cfg.model
+        return sample_prior(
+            n, m.z_dim, gen, dist=m.z_dist, components=m.z_components,
+            component_std=m.z_component_std, device=device or self.device,
+        )
+
+    # ---- one step ---------------------------------------------------------------------------
+    def _autocast(self):
+        if self.cfg.train.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _set_lr(self) -> None:
+        """Apply the lr schedule; a pure function of the step, so resumes need no extra state."""
+        t = self.cfg.train
+        f = lr_factor(t.lr_schedule, self.step, t.steps, t.lr_final)
+        for k, opt in self.opts.items():
+            for group, base in zip(opt.param_groups, self.base_lr[k]):
+                group["lr"] = base * f
+
+    def train_step(self) -> None:
+        if self.cfg.train.lr_schedule != "constant":
+            self._set_lr()
+        self.sources.step = self.step
+        for ph in self.objective.phases:
+            if not ph.runs_at(self.step):
+                continue
+            for name in self.trained:
+                self.nets[name].requires_grad_(name in ph.trains)
+            for _ in range(ph.repeat):
+                inp = self.objective.draw(ph, self.nets, self.sources)
+                out = self._backward(ph, inp)
+                if out is None:  # a phase with no terms at this step: nothing to update
+                    continue
+                extra = [n for n in ph.trains if n in self.extragradient]
+                if extra:
+                    # extragradient: step to the look-ahead point, take the gradient there, then
+                    # update from the original point (Korpelevich 1976; Gidel et al. 2019)
+                    for n in extra:
+                        self.opts[n].extrapolate()
+                    self._backward(ph, inp)
+                for n in ph.trains:
+                    self.opts[n].step()
+                with torch.no_grad():
+                    self.objective.after_step(ph.name, self.nets)
+                for k, v in {**out.terms, **out.stats}.items():
+                    self.stats.add(k, v)
+            for n in self.ema:
+                if n in ph.trains:
+                    self._update_ema(n)
+        for name in self.trained:
+            self.nets[name].requires_grad_(True)
+
+    def _backward(self, ph, inp):
+        """Objective terms for phase `ph`, back-propagated into the grads of `ph.trains`."""
+        with self._autocast():
+            out = self.objective.compute(ph.name, self.nets, inp)
+        if not out.terms:
+            return None
+        loss = sum(out.terms.values())
+        for n in ph.trains:
+            self.opts[n].zero_grad(set_to_none=True)
+        loss.backward()
+        for n in ph.trains:
+            distributed.average_gradients(self.nets[n], self.dist)
+        return out
+
+    @torch.no_grad()
+    def _update_ema(self, name: str) -> None:
+        """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers copied."""
+        net, ema = self.nets[name], self.ema[name]
+        torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - self.cfg.train.ema)
+        for be, b in zip(ema.buffers(), net.buffers()):
+            be.copy_(b)
+
+    # ---- ticks, pictures, checkpoints -------------------------------------------------------
+    def _tick(self, bar) -> dict:
+        for net in self.nets.values():
+            distributed.average_buffers(net, self.dist)
+        values = self.stats.collect(reduce=lambda v: distributed.all_mean(v, self.dist))
+        now = time.perf_counter()
+        sps = (self.step - self._tick_step) / max(now - self._tick_time, 1e-9)
+        self._tick_time, self._tick_step = now, self.step
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingDiverged(
+                f"training diverged at step {self.step}: {', '.join(bad)} not finite; "
+                f"lower the learning rates or add a regulariser (loss.r1_gamma)"
+            )
+        record = {"step": self.step, "steps_per_s": round(sps, 3), **values}
+        with rng.isolated():
+            for cb in self.callbacks:
+                record.update(cb(self, record) or {})
+        if self.is_main:
+            self.jsonl.write(record)
+            self.tb.write(self.step, {k: v for k, v in record.items()
+                                      if k != "step" and isinstance(v, (int, float))})
+            if bar is not None:
+                shown = {k: f"{v:.3f}" for k, v in values.items() if "/" in k and not k.startswith("D/p_")}
+                bar.set_postfix(shown, refresh=False)
+        return record
+
+    def callback(self, name: str):
+        """The callback called `name`, or None."""
+        return next((c for c in self.callbacks if getattr(c, "name", None) == name), None)
+
+    def sampling_nets(self) -> dict:
+        """The networks samples come from: each EMA in place of its network where one is kept."""
+        return {**self.nets, **self.ema}
+
+    def sample_net(self):
+        return self.sampling_nets()[self.objective.sample_net]
+
+    @contextlib.contextmanager
+    def sampling(self):
+        """The sampling networks in eval mode, their train/eval modes restored afterwards."""
+        nets = self.sampling_nets()
+        modes = {k: n.training for k, n in nets.items()}
+        for n in nets.values():
+            n.eval()
+        try:
+            yield nets
+        finally:
+            for k, n in nets.items():
+                n.train(modes[k])
+
+    @torch.no_grad()
+    def snapshot(self) -> Path | None:
+        """The objective's preview of the fixed inputs, written as a picture for the data kind."""
+        if not self.is_main:
+            return None
+        with self.sampling() as nets:
+            x = self.objective.preview(nets, self.fixed)
+        n_real = REAL_FOR.get(self.spec.kind)
+        real = self.data.real_sample(n_real, seed=0).x if n_real else None
+        out = self.run_dir / "samples" / f"step-{self.step:08d}.png"
+        return save_preview(x, self.spec, out, real=real, title=f"{self.spec.name} step {self.step}")
+
+    def state_dict(self) -> dict:
+        streams = {"data": self.data_gen.get_state(), "z": self.z_gen.get_state()}
+        return {
+            "format": 2,
+            "ganforge_version": __version__,
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "archs": {k: getattr(v, "arch", None) for k, v in self.nets.items()},
+            "sample_net": self.objective.sample_net,
+            "data": self.spec.summary(),
+            "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "emas": {k: v.state_dict() for k, v in self.ema.items()},
+            "opts": {k: v.state_dict() for k, v in self.opts.items()},
+            "objective": self.objective.state_dict(),
+            "callbacks": callback_states(self.callbacks),
+            "rng": rng.capture(streams, self.dist, self.device),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        state = upgrade_state(state)
+        try:
+            for k, net in self.nets.items():
+                net.load_state_dict(state["nets"][k])
+            for k, ema in self.ema.items():
+                ema.load_state_dict(state["emas"][k])
+            for k, opt in self.opts.items():
+                opt.load_state_dict(state["opts"][k])
+        except (KeyError, RuntimeError, ValueError) as e:
+            msg = str(e).splitlines()[0]
+            raise CheckpointError(f"checkpoint does not fit this config: {msg}") from None
+        self.objective.load_state_dict(state.get("objective", {}))
+        load_callback_states(self.callbacks, state.get("callbacks", {}))
+        rng.restore(state["rng"], {"data": self.data_gen, "z": self.z_gen}, self.dist)
+        self.step = int(state["step"])
+
+    def checkpoint(self) -> Path | None:
+        distributed.assert_in_sync(self.nets, self.dist)
+        state = self.state_dict()  # collective under torchrun: every rank takes part
+        if not self.is_main:
+            return None
+        return save_checkpoint(self.run_dir, self.step, state, keep=self.cfg.train.keep_checkpoints)
+
+    # ---- the loop ---------------------------------------------------------------------------
+    def _open_sinks(self, resumed: bool) -> None:
+        if not self.is_main:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(self.cfg.to_json() + "\n")
+        self.jsonl = JsonlLog(self.run_dir / "log.jsonl")
+        if resumed:
+            self.jsonl.truncate_after(self.step)
+        self.tb = TensorBoardSink(self.run_dir / "tb", purge_step=self.step + 1 if resumed else None)
+
+    def fit(self, *, resumed: bool = False) -> dict:
+        """Train to `train.steps`; returns a summary (run folder, grid, last record, seconds)."""
+        t = self.cfg.train
+        self._open_sinks(resumed)
+        bar = None
+        if self.is_main and not self.quiet:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.preset, unit="step",
+                       dynamic_ncols=True)
+        old_handler = None
+        if self.is_main:
+            with contextlib.suppress(ValueError):  # not in the main thread
+                old_handler = signal.signal(signal.SIGINT, self._request_stop)
+        for cb in self.callbacks:
+            call_hook(cb, "on_fit_start", self)
+        start, start_step = time.perf_counter(), self.step
+        self._tick_time, self._tick_step = start, self.step
+        record: dict = {}
+        grid = None
+        try:
+            if self.step == 0 and self.is_main:
+                grid = self.snapshot()
+            while self.step < t.steps and not self._stop_requested:
+                self.train_step()
+                self.step += 1
+                if bar is not None:
+                    bar.update(1)
+                last = self.step == t.steps
+                if self.step % t.tick == 0 or last:
+                    record = self._tick(bar)
+                if last and not self._stop_requested:
+                    with rng.isolated():
+                        for cb in self.callbacks:
+                            call_hook(cb, "on_last_step", self)
+                if self.step % t.sample_every == 0 or last:
+                    grid = self.snapshot() or grid
+                if self.step % t.checkpoint_every == 0 or last:
+                    self.checkpoint()
+            if self._stop_requested:
+                self.checkpoint()
+                self.log(f"interrupted: checkpoint saved at step {self.step}; "
+                         f"continue with: ganforge train --resume {self.run_dir}")
+        finally:
+            if bar is not None:
+                bar.close()
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+            if self.is_main:
+                self.tb.close()
+        for net in self.nets.values():
+            distributed.average_buffers(net, self.dist)
+        anim = None
+        if self.is_main:
+            grid, anim = finish_previews(self.run_dir, grid)
+        return {
+            "run_dir": str(self.run_dir), "grid": str(grid) if grid else None,
+            "animation": str(anim) if anim else None, "step": self.step,
+            "seconds": time.perf_counter() - start, "steps_run": self.step - start_step,
+            "last": record,
+        }
+
+    def _request_stop(self, *_):
+        self._stop_requested = True
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current step (early stopping); the reason is logged."""
+        self.log(f"stopping at step {self.step}: {reason}")
+        self._stop_requested = True
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, *, overrides: dict | None = None, callbacks=None,
+               **kw) -> Trainer:
+        """Rebuild a trainer from a run folder's latest checkpoint (config from the checkpoint).
+
+        callbacks: a function of the resumed config returning the callback factories.
+        """
+        cfg, state, run = read_resumable(run_dir, overrides)
+        trainer = cls(cfg, run, resuming=True, callbacks=callbacks(cfg) if callbacks else (), **kw)
+        trainer.load_state_dict(state)
+        return trainer
+
+
+__all__ = ["Trainer", "TrainingDiverged"]
