@@ -104,31 +104,6 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_sample(args) -> int:
-    import numpy as np
-
-    from ganforge.sampling.generator import load_generator
-    from ganforge.visuals.images import save_image_grid, save_scatter
-
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".png"):
-        raise GanforgeError(f"--out {out}: must end in .npy or .png")
-    if not out.parent.exists():
-        raise GanforgeError(f"--out {out}: folder {out.parent} does not exist")
-    g = load_generator(args.run, ema=not args.no_ema)
-    x = g.sample(args.n, seed=args.seed, y=args.class_, rejection=not args.no_rejection)
-    if out.suffix == ".npy":
-        tmp = out.with_name(out.stem + ".tmp.npy")
-        np.save(tmp, x.numpy().astype(np.float32))
-        tmp.replace(out)
-    elif g.data["kind"] == "image":
-        save_image_grid(x, out)
-    else:
-        save_scatter(x[:, :2], out, modes=g.data.get("modes"), title=f"{args.n} samples")
-    print(f"wrote {args.n} samples {tuple(x.shape[1:])} to {out}")
-    return 0
-
-
 def cmd_presets(args) -> int:
     from ganforge.presets import DEFAULT_PRESET, PRESETS
 
@@ -146,29 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ganforge {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
-    p = sub.add_parser("sample", help="draw samples from a trained run or checkpoint")
-    p.add_argument("run", help="run folder or checkpoint file")
-    p.add_argument("--n", type=int, default=64)
-    p.add_argument("--out", required=True, help=".npy (float32 arrays) or .png (grid/scatter)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--class", dest="class_", type=int, default=None, help="class for conditional G")
-    p.add_argument("--no-ema", action="store_true", help="use the raw G weights, not the EMA")
-    p.add_argument("--no-rejection", action="store_true",
-                   help="G's own points, without the run's rejection sampling (train.drs_steps)")
     sub.add_parser("presets", help="list the presets")
     # Other subcommands live beside the code they drive; each module offers add_parser(sub),
     # which sets `func` on its parser. Imported plainly: a broken module fails loudly.
     from ganforge.diagnostics import report
     from ganforge.games import cli as games_cli
     from ganforge.metrics import cli as metrics_cli
+    from ganforge.sampling import cli as sampling_cli
     from ganforge.sampling import traverse
 
-    for mod in (games_cli, metrics_cli, report, traverse):
+    for mod in (sampling_cli, games_cli, metrics_cli, report, traverse):
         mod.add_parser(sub)
     return parser
 
 
-COMMANDS = {"train": cmd_train, "sample": cmd_sample, "presets": cmd_presets}
+COMMANDS = {"train": cmd_train, "presets": cmd_presets}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Diagnostics: live failure probes during training (live.py) and the report of a run (report.py)."""
