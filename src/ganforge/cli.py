@@ -87,21 +87,23 @@ def cmd_train(args) -> int:
         last = summary["last"]
         losses = "  ".join(f"{k}={v:.3f}" for k, v in last.items()
                            if "/" in k and isinstance(v, float) and not k.startswith(("diag/", "eval/")))
-        print(f"trained {summary['steps_run']} steps in {summary['seconds']:.1f}s "
+        done = "interrupted after" if summary["signal"] else "trained"
+        print(f"{done} {summary['steps_run']} steps in {summary['seconds']:.1f}s "
               f"(step {summary['step']}/{cfg.train.steps})  {losses}")
         print(f"run folder:  {summary['run_dir']}")
         if summary["grid"]:
             print(f"samples:     {summary['grid']}")
         if summary["animation"]:
             print(f"animation:   {summary['animation']}")
+    code = 128 + summary["signal"] if summary["signal"] else 0  # 130 for SIGINT, 143 SIGTERM
     if trainer.dist.enabled:
         # Under torchrun on CPU/gloo, about 1 exit in 10 aborted (SIGABRT, "terminate called
         # without an active exception") in interpreter finalisation, after the group was
         # destroyed: a c10d thread outlives its owner. Every file is written and closed by now.
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
-    return 0
+        os._exit(code)
+    return code
 
 
 def cmd_presets(args) -> int:
@@ -138,21 +140,35 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"train": cmd_train, "presets": cmd_presets}
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line, without the source line Python echoes by default."""
+    (file or sys.stderr).write(f"ganforge: warning: {str(message).splitlines()[0]}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command not in COMMANDS:
-            return args.func(args)
         with warnings.catch_warnings():
-            warnings.simplefilter("default")
-            return COMMANDS[args.command](args)
+            warnings.showwarning = _one_line_warning
+            # each warning once per process, and once per run: only torchrun's rank 0 shows them
+            warnings.simplefilter("once" if os.environ.get("RANK", "0") == "0" else "ignore")
+            code = args.func(args) if args.command not in COMMANDS else COMMANDS[args.command](args)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+            return code
     except GanforgeError as e:
         print(f"ganforge: error: {e}", file=sys.stderr)
         return 1 if type(e).__name__ == "TrainingDiverged" else 2
     except KeyboardInterrupt:
         print("ganforge: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of our output went away (`ganforge ... | head -1`): no traceback, and no
+        # second BrokenPipeError when Python flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("ganforge: error: standard output was closed before the command finished",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
@@ -113,7 +114,14 @@ class TrainConfig:
     checkpoint_every: int = 1000
     keep_checkpoints: int = 2
     grid_size: int = 64
-    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    threads: int = 0  # torch CPU threads; 0 chooses (training/distributed.py: auto_threads)
+    # divergence (training/health.py): stop, or roll back to the last good checkpoint with the
+    # learning rates times rollback_lr_factor, at most rollback_tries times
+    on_divergence: str = "stop"
+    rollback_tries: int = 3
+    rollback_lr_factor: float = 0.5
+    max_loss: float = 1e6  # |loss term| or |weight| beyond this is divergence, finite or not
+    saturation_ticks: int = 20  # ticks in a row with D(x) > 0.999 and D(G(z)) < 0.001
     diagnose: bool = True  # mode-collapse / vanishing-gradient probes at ticks
     # point data: after the last step, fit a density-ratio net on real vs G's points for
     # discriminator rejection sampling (rejection.py); 0 disables
@@ -158,6 +166,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "d_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
     "data.split": ("train", "test", "all"),
     "train.lr_schedule": ("constant", "linear", "cosine"),
+    "train.on_divergence": ("stop", "rollback"),
 }
 
 
@@ -279,9 +288,28 @@ def validate(cfg: Config) -> None:
     for key, v in positive.items():
         if v <= 0:
             raise ConfigError(f"{key}: must be positive, got {v}")
-    for key, v in {"g_opt.lr": cfg.g_opt.lr, "d_opt.lr": cfg.d_opt.lr}.items():
-        if not v > 0:
-            raise ConfigError(f"{key}: must be positive, got {v}")
+    for sec in ("g_opt", "d_opt"):
+        o = getattr(cfg, sec)
+        if not (0 < o.lr < float("inf")):
+            raise ConfigError(f"{sec}.lr: must be positive and finite, got {o.lr}")
+        for name in ("beta1", "beta2"):
+            if not 0.0 <= getattr(o, name) < 1.0:
+                raise ConfigError(f"{sec}.{name}: must be in [0, 1), got {getattr(o, name)}")
+        for name in ("momentum", "weight_decay"):
+            if not 0.0 <= getattr(o, name) < float("inf"):
+                raise ConfigError(f"{sec}.{name}: must be >= 0 and finite, got {getattr(o, name)}")
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", t.device):
+        raise ConfigError(f"train.device: unknown {t.device!r}; choose auto, cpu, cuda or cuda:N")
+    if t.threads < 0:
+        raise ConfigError(f"train.threads: must be >= 0 (0 chooses), got {t.threads}")
+    if t.rollback_tries < 0 or not 0 < t.rollback_lr_factor < 1:
+        raise ConfigError(
+            f"train.rollback_tries={t.rollback_tries}, train.rollback_lr_factor="
+            f"{t.rollback_lr_factor}: need tries >= 0 and a factor in (0, 1)"
+        )
+    if not t.max_loss > 0 or t.saturation_ticks < 1:
+        raise ConfigError(f"train.max_loss={t.max_loss}, train.saturation_ticks="
+                          f"{t.saturation_ticks}: both must be positive")
     if not 0.0 <= t.ema < 1.0:
         raise ConfigError(f"train.ema: must be in [0, 1), got {t.ema}")
     if not 0.0 <= lo.label_smoothing < 1.0:

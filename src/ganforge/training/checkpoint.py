@@ -21,7 +21,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ganforge.errors import CheckpointError
+from ganforge.errors import CheckpointError, ConfigError
 
 CKPT_DIR = "checkpoints"
 LATEST = "latest"
@@ -142,15 +142,102 @@ def upgrade_state(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_resumable(run_dir: str | Path, overrides: dict | None = None):
-    """(config, state, run folder) of a run's latest checkpoint, `overrides` applied to the
-    config saved in it."""
+# keys that may differ between a run's checkpoint and its resumption (edited config.json or
+# --set / --steps on resume): how long, how often to log and save, the lr schedule, where the
+# data lives, and how to react to divergence. Anything else changes the run's meaning.
+RESUMABLE_KEYS = frozenset({
+    "train.steps", "train.tick", "train.sample_every", "train.checkpoint_every",
+    "train.keep_checkpoints", "train.grid_size", "train.lr_schedule", "train.lr_final",
+    "train.diagnose", "train.eval_every", "train.eval_metrics", "train.eval_n",
+    "train.best_metric", "train.patience", "train.threads", "train.device",
+    "train.on_divergence", "train.rollback_tries", "train.rollback_lr_factor",
+    "train.max_loss", "train.saturation_ticks", "data.data_dir", "data.download",
+})
+
+
+def checkpoints_newest_first(run_dir: str | Path) -> list[Path]:
+    return sorted((Path(run_dir) / CKPT_DIR).glob("step-*.safetensors"), reverse=True)
+
+
+def finite_state(state: dict) -> bool:
+    """Whether every network and EMA weight of a (format 2) state is finite."""
+    sds = [*state.get("nets", {}).values(), *state.get("emas", {}).values()]
+    return all(bool(torch.isfinite(t).all()) for sd in sds for t in sd.values()
+               if isinstance(t, torch.Tensor) and t.is_floating_point())
+
+
+def newest_good_state(run_dir: str | Path) -> tuple[Path, dict] | None:
+    """(path, state) of the newest checkpoint of a run that reads and holds finite weights."""
+    for p in checkpoints_newest_first(run_dir):
+        try:
+            state = upgrade_state(load_state(p))
+        except CheckpointError:
+            continue
+        if finite_state(state):
+            return p, state
+    return None
+
+
+def _flat_config(d: dict) -> dict:
+    return {f"{k}.{kk}" if isinstance(v, dict) else k: vv
+            for k, v in d.items() for kk, vv in (v.items() if isinstance(v, dict) else [(k, v)])}
+
+
+def check_resume_changes(saved: dict, new: dict, source: str) -> list[str]:
+    """The keys whose values differ between two config dicts; a one-line ConfigError when one of
+    them may not change on resume. `source` names where the change came from."""
+    a, b = _flat_config(saved), _flat_config(new)
+    changed = sorted(k for k in b if a.get(k) != b[k])
+    fixed = [k for k in changed if k not in RESUMABLE_KEYS and k != "preset"]
+    if fixed:
+        k = fixed[0]
+        raise ConfigError(
+            f"{source}: {k} changed ({a.get(k)!r} -> {b[k]!r}), which a resumed run cannot "
+            f"change; only {', '.join(sorted(k.split('.', 1)[1] for k in RESUMABLE_KEYS))} "
+            "may (train.* and data.*); start a new run instead"
+        )
+    return changed
+
+
+def read_resumable(run_dir: str | Path, overrides: dict | None = None, *, log=print):
+    """(config, state, run folder) of a run's latest checkpoint, ready to continue.
+
+    A latest checkpoint that cannot be read (truncated, corrupt) or holds non-finite weights
+    gives way to the newest intact one beside it, and `log` says so. Edits to the run's
+    config.json and `overrides` (--steps, --set) are honoured for RESUMABLE_KEYS and refused for
+    any other key.
+    """
+    import json
+
     from ganforge.config import apply_overrides, from_dict
 
-    ck = find_checkpoint(run_dir)
-    state = upgrade_state(load_state(ck))
-    cfg = from_dict(state["config"])
+    run_dir = Path(run_dir)
+    try:
+        ck = find_checkpoint(run_dir)
+        state = upgrade_state(load_state(ck))
+        if not finite_state(state):
+            raise CheckpointError(f"{ck}: holds non-finite weights")
+    except CheckpointError as e:
+        good = newest_good_state(run_dir) if run_dir.is_dir() else None
+        if good is None:
+            raise CheckpointError(f"{e}; no intact checkpoint beside it") from None
+        ck, state = good
+        log(f"{e}; resuming from {ck.name}, the newest intact checkpoint")
+    run = run_dir if run_dir.is_dir() else ck.parent.parent
+    saved = state["config"]
+    edited = run / "config.json"
+    if edited.is_file():
+        try:
+            on_disk = json.loads(edited.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{edited}: not readable JSON ({e})") from None
+        changed = check_resume_changes(saved, on_disk, str(edited))
+        if changed:
+            log(f"{edited}: honouring the edited {', '.join(changed)}")
+        saved = on_disk
+    cfg = from_dict(saved)
     if overrides:
+        check_resume_changes(cfg.to_dict(), apply_overrides(cfg, overrides).to_dict(),
+                             "--resume with --set/--steps")
         cfg = apply_overrides(cfg, overrides)
-    run = Path(run_dir) if Path(run_dir).is_dir() else ck.parent.parent
     return cfg, state, run

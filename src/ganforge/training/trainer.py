@@ -18,29 +18,25 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
-import signal
 import time
 from pathlib import Path
 
 import torch
 
-from ganforge import __version__
 from ganforge.config import Config
 from ganforge.data import load_data
-from ganforge.errors import CheckpointError, ConfigError, GanforgeError
+from ganforge.errors import ConfigError
 from ganforge.nets.latent import sample_prior
 from ganforge.objectives import BuildContext, Sources, build_objective
 from ganforge.training import distributed, rng
-from ganforge.training.callbacks import call_hook, callback_states, load_callback_states
-from ganforge.training.checkpoint import read_resumable, save_checkpoint, upgrade_state
+from ganforge.training.callbacks import call_hook
+from ganforge.training.checkpoint import read_resumable, save_checkpoint
+from ganforge.training.guard import RunLock, SignalGuard
+from ganforge.training.health import HealthCheck, TrainingDiverged, check_weights, rollback_or_raise
 from ganforge.training.optim import lr_factor, make_optimizer
+from ganforge.training.state import capture_state, restore_state
 from ganforge.training.stats import JsonlLog, StatsAccumulator, TensorBoardSink
 from ganforge.visuals.preview import POINTS_PER_PREVIEW, REAL_FOR, finish_previews, save_preview
-
-
-class TrainingDiverged(GanforgeError):
-    """A loss became NaN or infinite."""
 
 
 class Trainer:
@@ -57,8 +53,6 @@ class Trainer:
         """`resuming=True` (`resume`) lets the objective skip fitting what the checkpoint restores."""
         self.cfg, self.run_dir, self.quiet, self.log = cfg, Path(run_dir), quiet, log
         t = cfg.train
-        if t.threads:
-            torch.set_num_threads(t.threads)
         self.dist, self.device = distributed.setup(t.device)
         self.is_main = self.dist.is_main
         self.objective = build_objective(cfg)
@@ -70,6 +64,11 @@ class Trainer:
         self.nets = {k: v.to(self.device) for k, v in nets.items()}
         for net in self.nets.values():
             distributed.broadcast_module(net, self.dist)
+        n_params = sum(p.numel() for n in self.nets.values() for p in n.parameters())
+        self.threads, why = (t.threads, "train.threads") if t.threads else \
+            distributed.auto_threads(n_params, self.device)
+        self.threads_note = f"{self.threads} thread{'s' * (self.threads > 1)} ({why})"
+        torch.set_num_threads(self.threads)
         self.trained = self.objective.trained()
         missing = [n for n in self.trained if n not in self.objective.optimizers]
         if missing:
@@ -105,6 +104,9 @@ class Trainer:
         )
         self.step = 0
         self.stats = StatsAccumulator()
+        self.health = HealthCheck(t.max_loss, t.saturation_ticks)
+        self.rollbacks = 0  # divergence rollbacks so far; the lrs are scaled by factor^rollbacks
+        self.signals = SignalGuard()
         self._stop_requested = False
         self._tick_time = time.perf_counter()
         self._tick_step = 0
@@ -130,15 +132,17 @@ class Trainer:
         return contextlib.nullcontext()
 
     def _set_lr(self) -> None:
-        """Apply the lr schedule; a pure function of the step, so resumes need no extra state."""
+        """Apply the lr schedule, a pure function of the step (so resumes need no extra state),
+        times rollback_lr_factor^rollbacks after divergence rollbacks."""
         t = self.cfg.train
         f = lr_factor(t.lr_schedule, self.step, t.steps, t.lr_final)
+        f *= t.rollback_lr_factor ** self.rollbacks
         for k, opt in self.opts.items():
             for group, base in zip(opt.param_groups, self.base_lr[k]):
                 group["lr"] = base * f
 
     def train_step(self) -> None:
-        if self.cfg.train.lr_schedule != "constant":
+        if self.cfg.train.lr_schedule != "constant" or self.rollbacks:
             self._set_lr()
         self.sources.step = self.step
         for ph in self.objective.phases:
@@ -200,12 +204,8 @@ class Trainer:
         now = time.perf_counter()
         sps = (self.step - self._tick_step) / max(now - self._tick_time, 1e-9)
         self._tick_time, self._tick_step = now, self.step
-        bad = [k for k, v in values.items() if not math.isfinite(v)]
-        if bad:
-            raise TrainingDiverged(
-                f"training diverged at step {self.step}: {', '.join(bad)} not finite; "
-                f"lower the learning rates or add a regulariser (loss.r1_gamma)"
-            )
+        self.health.check(values, self.step)
+        check_weights(self.all_nets(), self.step, self.cfg.train.max_loss)
         record = {"step": self.step, "steps_per_s": round(sps, 3), **values}
         with rng.isolated():
             for cb in self.callbacks:
@@ -222,6 +222,10 @@ class Trainer:
     def callback(self, name: str):
         """The callback called `name`, or None."""
         return next((c for c in self.callbacks if getattr(c, "name", None) == name), None)
+
+    def all_nets(self) -> dict:
+        """Every network and every EMA ("G (EMA)"), for the divergence checks."""
+        return {**self.nets, **{f"{k} (EMA)": v for k, v in self.ema.items()}}
 
     def sampling_nets(self) -> dict:
         """The networks samples come from: each EMA in place of its network where one is kept."""
@@ -256,41 +260,15 @@ class Trainer:
         return save_preview(x, self.spec, out, real=real, title=f"{self.spec.name} step {self.step}")
 
     def state_dict(self) -> dict:
-        streams = {"data": self.data_gen.get_state(), "z": self.z_gen.get_state()}
-        return {
-            "format": 2,
-            "ganforge_version": __version__,
-            "step": self.step,
-            "config": self.cfg.to_dict(),
-            "archs": {k: getattr(v, "arch", None) for k, v in self.nets.items()},
-            "sample_net": self.objective.sample_net,
-            "data": self.spec.summary(),
-            "nets": {k: v.state_dict() for k, v in self.nets.items()},
-            "emas": {k: v.state_dict() for k, v in self.ema.items()},
-            "opts": {k: v.state_dict() for k, v in self.opts.items()},
-            "objective": self.objective.state_dict(),
-            "callbacks": callback_states(self.callbacks),
-            "rng": rng.capture(streams, self.dist, self.device),
-        }
+        return capture_state(self)
 
     def load_state_dict(self, state: dict) -> None:
-        state = upgrade_state(state)
-        try:
-            for k, net in self.nets.items():
-                net.load_state_dict(state["nets"][k])
-            for k, ema in self.ema.items():
-                ema.load_state_dict(state["emas"][k])
-            for k, opt in self.opts.items():
-                opt.load_state_dict(state["opts"][k])
-        except (KeyError, RuntimeError, ValueError) as e:
-            msg = str(e).splitlines()[0]
-            raise CheckpointError(f"checkpoint does not fit this config: {msg}") from None
-        self.objective.load_state_dict(state.get("objective", {}))
-        load_callback_states(self.callbacks, state.get("callbacks", {}))
-        rng.restore(state["rng"], {"data": self.data_gen, "z": self.z_gen}, self.dist)
-        self.step = int(state["step"])
+        restore_state(self, state)
+        self._set_lr()
 
     def checkpoint(self) -> Path | None:
+        """Save the full state; never one holding a diverged network (TrainingDiverged)."""
+        check_weights(self.all_nets(), self.step, self.cfg.train.max_loss)
         distributed.assert_in_sync(self.nets, self.dist)
         state = self.state_dict()  # collective under torchrun: every rank takes part
         if not self.is_main:
@@ -301,7 +279,8 @@ class Trainer:
     def _open_sinks(self, resumed: bool) -> None:
         if not self.is_main:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = RunLock(self.run_dir)
+        self.lock.acquire()  # before anything is written: one writer per run folder
         (self.run_dir / "config.json").write_text(self.cfg.to_json() + "\n")
         self.jsonl = JsonlLog(self.run_dir / "log.jsonl")
         if resumed:
@@ -309,55 +288,50 @@ class Trainer:
         self.tb = TensorBoardSink(self.run_dir / "tb", purge_step=self.step + 1 if resumed else None)
 
     def fit(self, *, resumed: bool = False) -> dict:
-        """Train to `train.steps`; returns a summary (run folder, grid, last record, seconds)."""
+        """Train to `train.steps`; returns a summary (run folder, grid, last record, seconds,
+        and `signal`: the number of the signal that stopped it early, else None)."""
         t = self.cfg.train
         self._open_sinks(resumed)
         bar = None
         if self.is_main and not self.quiet:
             from tqdm.auto import tqdm
 
+            self.log(f"{self.cfg.preset}: {t.steps} steps, batch {t.batch_size}, {self.device}, "
+                     f"{self.threads_note}; run folder {self.run_dir}")
             bar = tqdm(total=t.steps, initial=self.step, desc=self.cfg.preset, unit="step",
                        dynamic_ncols=True)
-        old_handler = None
-        if self.is_main:
-            with contextlib.suppress(ValueError):  # not in the main thread
-                old_handler = signal.signal(signal.SIGINT, self._request_stop)
         for cb in self.callbacks:
             call_hook(cb, "on_fit_start", self)
         start, start_step = time.perf_counter(), self.step
         self._tick_time, self._tick_step = start, self.step
         record: dict = {}
-        grid = None
+        grid = saved = None
         try:
-            if self.step == 0 and self.is_main:
-                grid = self.snapshot()
-            while self.step < t.steps and not self._stop_requested:
-                self.train_step()
-                self.step += 1
-                if bar is not None:
-                    bar.update(1)
-                last = self.step == t.steps
-                if self.step % t.tick == 0 or last:
-                    record = self._tick(bar)
-                if last and not self._stop_requested:
-                    with rng.isolated():
-                        for cb in self.callbacks:
-                            call_hook(cb, "on_last_step", self)
-                if self.step % t.sample_every == 0 or last:
-                    grid = self.snapshot() or grid
-                if self.step % t.checkpoint_every == 0 or last:
+            with self.signals:
+                if self.step == 0 and self.is_main:
+                    grid = self.snapshot()
+                if self.step == 0 and t.on_divergence == "rollback":
+                    self.checkpoint()  # somewhere to roll back to before the first checkpoint
+                    saved = 0
+                while self.step < t.steps:
+                    try:
+                        record, grid, saved = self._advance(bar, record, grid, saved)
+                    except TrainingDiverged as e:
+                        rollback_or_raise(self, e, bar)
+                        continue
+                    if self._stop_now(self.step % t.tick == 0):
+                        break
+                if self.step < t.steps and saved != self.step:
                     self.checkpoint()
-            if self._stop_requested:
-                self.checkpoint()
-                self.log(f"interrupted: checkpoint saved at step {self.step}; "
-                         f"continue with: ganforge train --resume {self.run_dir}")
+                if self.signals.requested is not None:
+                    self.log(f"interrupted at step {self.step}: checkpoint saved; continue with: "
+                             f"ganforge train --resume {self.run_dir}")
         finally:
             if bar is not None:
                 bar.close()
-            if old_handler is not None:
-                signal.signal(signal.SIGINT, old_handler)
             if self.is_main:
                 self.tb.close()
+                self.lock.release()
         for net in self.nets.values():
             distributed.average_buffers(net, self.dist)
         anim = None
@@ -367,11 +341,40 @@ class Trainer:
             "run_dir": str(self.run_dir), "grid": str(grid) if grid else None,
             "animation": str(anim) if anim else None, "step": self.step,
             "seconds": time.perf_counter() - start, "steps_run": self.step - start_step,
-            "last": record,
+            "last": record, "signal": self.signals.requested,
         }
 
-    def _request_stop(self, *_):
-        self._stop_requested = True
+    def _advance(self, bar, record, grid, saved):
+        """One step and what falls due after it: tick, last-step callbacks, picture, checkpoint."""
+        t = self.cfg.train
+        self.train_step()
+        self.step += 1
+        if bar is not None:
+            bar.update(1)
+        last = self.step == t.steps
+        if self.step % t.tick == 0 or last:
+            record = self._tick(bar)
+        if last:
+            with rng.isolated():
+                for cb in self.callbacks:
+                    call_hook(cb, "on_last_step", self)
+        if self.step % t.sample_every == 0 or last:
+            grid = self.snapshot() or grid
+        if self.step % t.checkpoint_every == 0 or last:
+            self.checkpoint()
+            saved = self.step
+        return record, grid, saved
+
+    def _stop_now(self, at_tick: bool) -> bool:
+        """Whether a signal or `request_stop` ends the run here. Under torchrun the ranks agree
+        at ticks (a collective), so they all stop at the same step and save together."""
+        flag = self._stop_requested or self.signals.requested is not None
+        if not self.dist.enabled:
+            return flag
+        if not at_tick:
+            return False
+        return bool(distributed.all_mean(torch.tensor(float(flag), device=self.device),
+                                         self.dist) > 0)
 
     def request_stop(self, reason: str) -> None:
         """Stop after the current step (early stopping); the reason is logged."""
@@ -385,7 +388,7 @@ class Trainer:
 
         callbacks: a function of the resumed config returning the callback factories.
         """
-        cfg, state, run = read_resumable(run_dir, overrides)
+        cfg, state, run = read_resumable(run_dir, overrides, log=kw.get("log", print))
         trainer = cls(cfg, run, resuming=True, callbacks=callbacks(cfg) if callbacks else (), **kw)
         trainer.load_state_dict(state)
         return trainer
