@@ -77,6 +77,7 @@ def cmd_train(args) -> int:
         run_dir = Path(args.out) if args.out else Path("runs") / f"{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"
         if (run_dir / "checkpoints").exists():
             raise GanforgeError(f"{run_dir}: already holds a run; use --resume {run_dir} or another --out")
+        check_writable_dir(run_dir, "--out")
         trainer = make_trainer(cfg, run_dir, quiet=args.quiet)
         resumed = False
     summary = trainer.fit(resumed=resumed)
@@ -104,6 +105,18 @@ def cmd_train(args) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def check_writable_dir(path: Path, what: str) -> None:
+    """A one-line error, before any work, when folder `path` could not be created or written."""
+    p = Path(path).resolve()
+    if p.exists() and not p.is_dir():
+        raise GanforgeError(f"{what} {path}: exists and is not a folder")
+    base = p
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
+        raise GanforgeError(f"{what} {path}: {base} is not a writable folder")
 
 
 def cmd_presets(args) -> int:
@@ -145,6 +158,15 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     (file or sys.stderr).write(f"ganforge: warning: {str(message).splitlines()[0]}\n")
 
 
+def _closed_stdout() -> int:
+    """The reader of our output went away (`ganforge ... | head -1`): one line, no traceback, and
+    no second BrokenPipeError when Python flushes stdout at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print("ganforge: error: standard output was closed before the command finished",
+          file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -162,12 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ganforge: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # the reader of our output went away (`ganforge ... | head -1`): no traceback, and no
-        # second BrokenPipeError when Python flushes stdout at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        print("ganforge: error: standard output was closed before the command finished",
-              file=sys.stderr)
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            return _closed_stdout()
+        # a file system that refuses what a check could not foresee (/proc, a full disk)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"ganforge: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
 
 
