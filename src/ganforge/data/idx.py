@@ -56,6 +56,11 @@ CONTENT_SHA256 = {
 }
 
 
+def _one_line(path: Path) -> str:
+    """The path as text with control characters (a newline in a folder name) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
@@ -99,7 +104,8 @@ def read_idx(path: str | Path, *, name: str | None = None) -> np.ndarray:
     known = CONTENT_SHA256.get(name or "", {}).get(stem)
     if known and hashlib.sha256(raw).hexdigest() != known:
         warnings.warn(
-            f"{path}: content differs from the official {name} {stem} (sha256)", stacklevel=2
+            f"{_one_line(path)}: content differs from the official {name} {stem} (sha256)",
+            stacklevel=2,
         )
     return arr
 
@@ -173,8 +179,11 @@ def load_idx_dataset(
         used = [split]
     else:
         other = "test" if split == "train" else "train"
+        # one line whatever the folder is called: the CLI shows warnings as one line each
         warnings.warn(
-            f"{name}: no {split} split in {folder}; using the {other} split instead", stacklevel=2
+            f"{name}: no {split} split in {_one_line(folder)}; using the {other} split instead "
+            f"({present[other][0].name})",
+            stacklevel=2,
         )
         used = [other]
     xs, ys, h = [], [], hashlib.sha256()

@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -27,6 +28,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e9d36e7"
 CIFAR10_FOLDER = "cifar-10-batches-py"
+_BUFFER_REPR = re.compile(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>")
 DIGITS_TRAIN = 1500  # digits "train" = first 1500 of a fixed permutation (seed 0), "test" the rest
 
 
@@ -216,6 +218,10 @@ def _load_image(path: Path, *, size: int, mode: str, h: hashlib._Hash) -> np.nda
 
     try:
         raw = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from e
+    try:
+        # decoded from memory: the same bytes feed the hash (the file is read once)
         with Image.open(io.BytesIO(raw)) as im:
             im = im.convert(mode)
             w0, h0 = im.size
@@ -224,8 +230,13 @@ def _load_image(path: Path, *, size: int, mode: str, h: hashlib._Hash) -> np.nda
             im = im.resize((nw, nh), Image.Resampling.BICUBIC, reducing_gap=3.0)
             left, top = (nw - size) // 2, (nh - size) // 2
             arr = np.asarray(im.crop((left, top, left + size, top + size)), dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise DataError(f"{path}: unreadable image ({type(e).__name__}: {e})") from e
+    except UnidentifiedImageError as e:
+        # Pillow's own message names the in-memory buffer (<_io.BytesIO object at 0x...>)
+        raise DataError(f"{path}: not an image Pillow can read (unknown or corrupt format)") from e
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
+        # SyntaxError: Pillow's "broken PNG file" from a corrupt chunk after the header
+        why = " ".join(_BUFFER_REPR.sub("the file", str(e)).split()) or "no details"
+        raise DataError(f"{path}: corrupt image ({type(e).__name__}: {why})") from e
     h.update(raw)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 

@@ -140,12 +140,13 @@ def holdout_split(
 
 
 def train_classifier(
-    dataset, settings: ClassifierSettings | None = None, *, log=None
+    dataset, settings: ClassifierSettings | None = None, *, log=None, progress: bool = False
 ) -> DomainClassifier:
     """Train a SmallCNN on a labelled image dataset (x [N, C, H, W] in [-1, 1], y [N] int64).
 
     A fixed permutation (seed `settings.seed`) holds out `settings.holdout` of the data; the
     rest trains with Adam for `settings.epochs` epochs; accuracy on the held-out part is reported.
+    progress: a tqdm bar of the training steps on stderr (the CLI's choice; off by default).
     """
     s = settings or ClassifierSettings()
     x, y = getattr(dataset, "x", None), getattr(dataset, "y", None)
@@ -164,6 +165,11 @@ def train_classifier(
         epochs = max(s.epochs, -(-s.min_steps // per_epoch))
         steps = epochs * per_epoch
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=s.lr, total_steps=steps)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm  # lazy: only the CLI asks for bars
+
+            bar = tqdm(total=steps, desc="classifier", unit="step", dynamic_ncols=True)
         net.train()
         for epoch in range(epochs):
             order = train[torch.randperm(len(train), generator=gen)]
@@ -174,8 +180,15 @@ def train_classifier(
                 loss.backward()
                 opt.step()
                 sched.step()
-            if log:
-                log(f"classifier epoch {epoch + 1}/{epochs}: loss {float(loss.detach()):.4f}")
+                if bar is not None:
+                    bar.update(1)
+            done = f"epoch {epoch + 1}/{epochs}: loss {float(loss.detach()):.4f}"
+            if bar is not None:  # the bar shows the epoch lines would say
+                bar.set_postfix_str(done)
+            elif log:
+                log(f"classifier {done}")
+        if bar is not None:
+            bar.close()
     net.eval().requires_grad_(False)
     clf = DomainClassifier(net, 0.0, dataset.spec.identity, classifier_key(dataset, s))
     clf.accuracy = float((clf.predict(x[hold]) == y[hold]).double().mean())
@@ -203,8 +216,11 @@ def load_or_train(
     cache_dir=None,
     force: bool = False,
     log=None,
+    progress: bool = False,
 ) -> DomainClassifier:
-    """The cached classifier for (dataset identity, settings), training and caching it if absent."""
+    """The cached classifier for (dataset identity, settings), training and caching it if absent.
+
+    progress: a bar while training (see `train_classifier`)."""
     s = settings or ClassifierSettings()
     key = classifier_key(dataset, s)
     path = classifier_path(key, cache_dir)
@@ -220,11 +236,31 @@ def load_or_train(
         )
     if log:
         log(f"training the {dataset.spec.name} classifier (cached afterwards at {path})")
-    clf = train_classifier(dataset, s, log=log)
+    clf = train_classifier(dataset, s, log=log, progress=progress)
     meta = {**clf.info, "key": key, "accuracy": clf.accuracy, "identity": clf.identity}
     atomic_save_tensors(path, clf.net.state_dict(), meta)
     clf.path, clf.weights_sha256, clf.info = path, file_sha256(path), meta
     return clf
+
+
+def classifier_extractor(
+    real_dataset=None,
+    classifier_dataset=None,
+    *,
+    device: str = "cpu",
+    cache_dir=None,
+    log=None,
+    progress: bool = False,
+) -> ClassifierExtractor:
+    """The ClassifierExtractor of the classifier trained on `classifier_dataset`, by default the
+    labelled base of `real_dataset` (loaded from the cache, else trained and cached)."""
+    source = classifier_dataset if classifier_dataset is not None else labelled_base(real_dataset)
+    if source is None:
+        raise ConfigError(
+            "extractor 'classifier' needs labelled real data (e.g. mnist, fashion-mnist, digits)"
+        )
+    clf = load_or_train(source, cache_dir=cache_dir, log=log, progress=progress)
+    return ClassifierExtractor(clf, device=device)
 
 
 class ClassifierExtractor(Extractor):

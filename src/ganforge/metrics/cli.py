@@ -7,6 +7,10 @@ ganforge eval --real A --fake B
     compares two sample files (.npy arrays or image folders).
 ganforge classifier train --dataset mnist --data-dir DIR
     trains (or finds in the cache) the domain classifier and reports its held-out accuracy.
+
+Both show tqdm progress bars on stderr for their long parts unless --quiet. A report never
+replaces an earlier file silently: the default name moves on to -2, -3, ... and an existing
+--out needs --force.
 """
 
 from __future__ import annotations
@@ -36,8 +40,17 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--no-ema", action="store_true", help="score the raw G weights, not the EMA")
-    p.add_argument("--out", help="JSON report path (default next to the run)")
+    p.add_argument(
+        "--out",
+        help="JSON report path (default <run>/eval-step-<step>.json, or <fake>.eval.json; when "
+        "that exists the report takes the next free name, <name>-2.json, -3, ...); an existing "
+        "--out is refused unless --force",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite an existing report (--out or the default)"
+    )
     p.add_argument("--device", default="cpu")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_eval)
 
     c = sub.add_parser("classifier", help="the domain classifier used for evaluation")
@@ -51,6 +64,7 @@ def add_parser(sub) -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--force", action="store_true", help="retrain even if cached")
     t.add_argument("--cache-dir", help="cache root (default $GANFORGE_CACHE or ~/.cache/ganforge)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_classifier)
 
 
@@ -61,8 +75,11 @@ def _load_dataset(name: str, data_dir, split):
 
 
 def read_samples(path: str, *, image_size=None, channels=None):
-    """Samples from a .npy file (any [N, ...] array) or an image folder ([N, C, S, S] in [-1, 1])."""
+    """Samples from a .npy file or an image folder, checked by `evaluate.as_samples`: float32
+    [N, D] points or [N, C, H, W] images, finite; anything else is a DataError naming the file."""
     import numpy as np
+
+    from ganforge.metrics.evaluate import as_samples
 
     p = Path(path)
     if p.is_dir():
@@ -74,14 +91,56 @@ def read_samples(path: str, *, image_size=None, channels=None):
     if not p.is_file():
         raise DataError(f"{p}: file not found")
     try:
-        return np.load(p, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DataError(f"{p}: not a readable .npy array ({e})") from None
+        arr = np.load(p, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        # numpy's reason, on one line (object arrays: "Object arrays cannot be loaded ...")
+        why = " ".join(str(e).split())
+        raise DataError(f"{p}: not a readable .npy array ({why})") from None
+    if not isinstance(arr, np.ndarray):  # np.load of an .npz archive misnamed .npy
+        raise DataError(f"{p}: holds an .npz archive, not one array")
+    return as_samples(arr, str(p))
+
+
+def _report_out(args, default: Path) -> Path | None:
+    """The explicit --out, checked before the (long) evaluation; None means the default name."""
+    if not args.out:
+        return None
+    out = Path(args.out)
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a folder; give a file name for the JSON report")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
+    if out.exists() and not args.force:
+        raise ConfigError(f"--out {out}: exists; add --force to overwrite it")
+    return out
+
+
+def _save_report(report, out: Path | None, default: Path, force: bool) -> str:
+    """Write the report; returns the line saying where (and what happened to an earlier file).
+
+    Without --force an existing file is never replaced: the report takes the next free name
+    (an explicit --out was refused up front, so it gets there only if the file appeared since).
+    """
+    base = out or default
+    if force:
+        existed = base.exists()
+        report.save(base)
+        return f"report: {base}" + (" (overwrote the earlier file)" if existed else "")
+    for i in range(1, 10_000):
+        path = base if i == 1 else base.with_name(f"{base.stem}-{i}{base.suffix}")
+        try:
+            report.save(path, overwrite=False)
+        except FileExistsError:
+            continue
+        kept = f" ({base.name} already exists and was kept)" if i > 1 else ""
+        return f"report: {path}{kept}"
+    raise DataError(f"{base}: 9,999 reports of this name exist; pass another --out or --force")
 
 
 def cmd_eval(args) -> int:
     from ganforge.metrics.evaluate import evaluate
 
+    progress = not args.quiet
     common = {
         "metrics": args.metrics,
         "n": args.n,
@@ -91,11 +150,17 @@ def cmd_eval(args) -> int:
         "batch_size": args.batch_size,
         "inception_weights": args.inception_weights,
         "device": args.device,
-        "log": print,
+        "log": _log(progress),
+        "progress": progress,
     }
     if args.real or args.fake:
         if not (args.real and args.fake) or args.run:
             raise ConfigError("eval: give a RUN, or both --real and --fake")
+        fake_path = Path(args.fake)
+        if fake_path.name in ("", ".."):  # '.' or '..': no name to put the suffix on
+            fake_path = fake_path.resolve()
+        default = fake_path.with_suffix(".eval.json")
+        out = _report_out(args, default)
         kw = {"image_size": args.image_size, "channels": args.channels}
         real, fake = read_samples(args.real, **kw), read_samples(args.fake, **kw)
         clf_data = None
@@ -103,8 +168,14 @@ def cmd_eval(args) -> int:
             from ganforge.metrics.classifier import labelled_base
 
             clf_data = labelled_base(_load_dataset(args.dataset, args.data_dir, args.split))
-        report = evaluate(fake, real=real, classifier_dataset=clf_data, **common)
-        out = Path(args.out) if args.out else Path(args.fake).with_suffix(".eval.json")
+        report = evaluate(
+            fake,
+            real=real,
+            classifier_dataset=clf_data,
+            fake_name=args.fake,
+            real_name=args.real,
+            **common,
+        )
     else:
         if not args.run:
             raise ConfigError("eval: give a RUN folder or checkpoint, or --real and --fake")
@@ -113,15 +184,24 @@ def cmd_eval(args) -> int:
 
         ck = find_checkpoint(args.run)
         g = load_generator(ck, ema=not args.no_ema, device=args.device)
+        run_dir = ck.parent.parent if ck.parent.name == "checkpoints" else ck.parent
+        default = run_dir / f"eval-step-{g.step:08d}.json"
+        out = _report_out(args, default)
         d = load_state(ck)["config"]["data"]
         real = load_dataset_from_config(d, data_dir=args.data_dir, split=args.split)
-        report = evaluate(g, real_dataset=real, **common)
-        run_dir = ck.parent.parent if ck.parent.name == "checkpoints" else ck.parent
-        out = Path(args.out) if args.out else run_dir / f"eval-step-{g.step:08d}.json"
+        report = evaluate(g, real_dataset=real, fake_name=str(ck), **common)
     print(report.table())
-    report.save(out)
-    print(f"report: {out}")
+    print(_save_report(report, out, default, args.force))
     return 0
+
+
+def _log(progress: bool):
+    """print, or tqdm.write while bars may be on screen (a plain print would tear a bar)."""
+    if not progress:
+        return print
+    from tqdm.auto import tqdm
+
+    return tqdm.write
 
 
 def load_dataset_from_config(d: dict, *, data_dir=None, split=None):
@@ -149,6 +229,9 @@ def cmd_classifier(args) -> int:
     if data is None:
         raise GanforgeError(f"--dataset {args.dataset}: not a labelled image dataset")
     s = ClassifierSettings(epochs=args.epochs, holdout=args.holdout, seed=args.seed)
-    clf = load_or_train(data, s, cache_dir=args.cache_dir, force=args.force, log=print)
+    progress = not args.quiet
+    clf = load_or_train(
+        data, s, cache_dir=args.cache_dir, force=args.force, log=_log(progress), progress=progress
+    )
     print(describe(clf))
     return 0

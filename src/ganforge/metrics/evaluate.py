@@ -28,7 +28,7 @@ from ganforge import __version__
 from ganforge.errors import ConfigError, DataError
 from ganforge.metrics import scores
 from ganforge.metrics.cache import cached_real_features, feature_key
-from ganforge.metrics.extractors import build_extractor
+from ganforge.metrics.extractors import build_extractor, default_extractor_name
 from ganforge.metrics.features import Extractor, Features
 from ganforge.metrics.modes import class_histogram_stats, mixture_mode_stats
 
@@ -79,13 +79,30 @@ class Report:
     def to_dict(self) -> dict:
         return {"scores": self.scores, "protocol": self.protocol, "details": self.details}
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write JSON atomically (temporary file + os.replace)."""
+    def save(self, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+        """Write JSON atomically (temporary file + os.replace).
+
+        overwrite=False raises FileExistsError when `path` exists, checked by a hard link (which
+        fails on an existing name) so that a concurrent writer cannot slip in between.
+        """
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        os.replace(tmp, path)
-        return path
+        try:
+            if overwrite:
+                os.replace(tmp, path)
+                return path
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise
+            except OSError:  # a filesystem without hard links: check, then replace
+                if path.exists():
+                    raise FileExistsError(path) from None
+                os.replace(tmp, path)
+            return path
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Report:
@@ -127,20 +144,46 @@ def compare_protocols(*reports, warn: bool = True) -> list[str]:
     return diff
 
 
-def _as_samples(x, name: str) -> torch.Tensor:
-    t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+_KINDS = {
+    "U": "text",
+    "S": "bytes",
+    "O": "Python objects",
+    "V": "records",
+    "b": "booleans",
+    "c": "complex numbers",
+    "M": "dates",
+    "m": "time spans",
+}
+
+
+def as_samples(x, name: str) -> torch.Tensor:
+    """Samples as float32 [N, D] or [N, C, H, W] (uint8 images mapped to [-1, 1]; [N, H, W] gets
+    a channel), or a DataError naming `name` (a file, 'fake', 'real'): not numbers, a wrong shape,
+    fewer than 2 samples, no values per sample, NaN or infinite values."""
+    if isinstance(x, torch.Tensor):
+        t = x.detach().cpu()
+        if t.is_complex() or t.dtype == torch.bool:
+            raise DataError(f"{name}: holds {t.dtype} values, expected real numbers")
+    else:
+        a = np.asarray(x)
+        if a.dtype.kind not in "iuf":
+            what = _KINDS.get(a.dtype.kind, "values")
+            raise DataError(f"{name}: holds {what} ({a.dtype}), expected real numbers")
+        # native byte order (a .npy file may be big-endian), which torch requires
+        t = torch.from_numpy(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("=")))
     if t.dtype == torch.uint8:  # image files: 0..255 -> [-1, 1]
         t = t.float() / 127.5 - 1.0
     if t.ndim == 3:  # [N, H, W] grayscale
         t = t[:, None]
-    if t.ndim not in (2, 4) or len(t) < 2:
+    if t.ndim not in (2, 4) or len(t) < 2 or t[0].numel() == 0:
         raise DataError(
             f"{name}: expected >= 2 points [N, D] or images [N, C, H, W], "
             f"got shape {tuple(t.shape)}"
         )
     t = t.float()
-    if not bool(torch.isfinite(t).all()):
-        raise DataError(f"{name}: contains NaN or infinite values")
+    bad = int((~torch.isfinite(t)).flatten(1).any(1).sum())
+    if bad:
+        raise DataError(f"{name}: {bad} of {len(t)} samples hold NaN or infinite values")
     return t
 
 
@@ -174,6 +217,9 @@ def evaluate(
     device: str = "cpu",
     settings: dict | None = None,
     log=None,
+    progress: bool = False,
+    fake_name: str = "fake",
+    real_name: str = "real",
 ) -> Report:
     """Score generated samples against real data under a recorded protocol.
 
@@ -189,6 +235,9 @@ def evaluate(
     'classifier', 'raw' or an Extractor. seed: fake sampling, real subset and KID subsets.
     batch_size: feature extraction batch; it never changes a score. settings: overrides of
     SETTINGS (e.g. {"kid_subsets": 10} for cheap periodic checks); recorded in the protocol.
+    progress: tqdm bars on stderr for generating, feature extraction and classifier training
+    (the CLI's choice; off for library calls). fake_name, real_name: what errors call the two
+    sides (the CLI passes file or checkpoint paths).
 
     Returns a Report whose scores are plain floats: fd, kid, kid_std, precision, recall, density,
     coverage, is, is_std, and per data kind modes/modes_strict/high_quality/reverse_kl (mixtures),
@@ -202,31 +251,40 @@ def evaluate(
     sett = {**SETTINGS, **(settings or {})}
     if (real_dataset is None) == (real is None):
         raise ConfigError("evaluate: pass exactly one of real_dataset= and real=")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size={batch_size!r}: must be a positive integer")
     spec = getattr(real_dataset, "spec", None)
     stacked = spec is not None and spec.name == "stacked-mnist"
+    generator = hasattr(fake, "sample") and not isinstance(fake, (torch.Tensor, np.ndarray))
+    fake_x = None if generator else as_samples(fake, fake_name)
     if n is None:
-        if isinstance(fake, (torch.Tensor, np.ndarray)):
-            n = len(fake)
+        if fake_x is not None:
+            n = len(fake_x)
         else:
             n = 26_000 if stacked and "modes" in wanted else DEFAULT_N
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise ConfigError(f"n={n!r}: must be an integer >= 2")
-    if hasattr(fake, "sample") and not isinstance(fake, (torch.Tensor, np.ndarray)):
+    if generator:
         fake_source = f"generator step {getattr(fake, 'step', '?')}"
-        fake = fake.sample(n, seed=seed)
+        fake_x = _generate(fake, n, seed=seed, progress=progress)
+        try:
+            fake_x = as_samples(fake_x, fake_name)
+        except DataError as e:
+            raise DataError(f"{e} (the generator's output, seed {seed})") from None
     else:
         fake_source = "array"
-    fake_x = _as_samples(fake, "fake")[:n]
+    fake_x = fake_x[:n]
     n_real = n if n_real is None else n_real
     if real_dataset is not None:
         batch = real_dataset.real_sample(n_real, seed=seed)
         real_x, real_y, identity = batch.x.float(), batch.y, spec.identity
     else:
-        real_x, real_y = _as_samples(real, "real")[:n_real], None
+        real_x, real_y = as_samples(real, real_name)[:n_real], None
         identity = _tensor_identity(real_x)
     if real_x.shape[1:] != fake_x.shape[1:]:
         raise DataError(
-            f"fake samples {tuple(fake_x.shape[1:])} do not match real {tuple(real_x.shape[1:])}"
+            f"{fake_name}: samples of shape {tuple(fake_x.shape[1:])} do not match "
+            f"{real_name}'s {tuple(real_x.shape[1:])}"
         )
     if isinstance(extractor, str):
         kind_spec = spec
@@ -234,36 +292,67 @@ def evaluate(
             extractor = "raw" if extractor == "auto" else extractor
         elif kind_spec is None and extractor == "auto":
             extractor = "classifier" if classifier_dataset is not None else "inception"
-        extractor = build_extractor(
-            extractor,
-            real_dataset=real_dataset,
-            spec=kind_spec,
-            inception_weights=inception_weights,
-            classifier_dataset=classifier_dataset,
-            device=device,
-            cache_dir=cache_dir,
-            log=log,
-        )
+        if extractor == "auto":
+            extractor = default_extractor_name(kind_spec)
+        if extractor == "classifier":  # built here so that its training can show progress
+            from ganforge.metrics.classifier import classifier_extractor
+
+            extractor = classifier_extractor(
+                real_dataset,
+                classifier_dataset,
+                device=device,
+                cache_dir=cache_dir,
+                log=log,
+                progress=progress,
+            )
+        else:
+            extractor = build_extractor(
+                extractor,
+                real_dataset=real_dataset,
+                spec=kind_spec,
+                inception_weights=inception_weights,
+                classifier_dataset=classifier_dataset,
+                device=device,
+                cache_dir=cache_dir,
+                log=log,
+            )
     proto_x = extractor.protocol()
     key = feature_key(proto_x, identity=identity, n=len(real_x), seed=seed)
     real_f = cached_real_features(
         key,
-        lambda: extractor.extract(real_x, batch_size=batch_size),
+        lambda: _extract(extractor, real_x, batch_size, "real features", progress),
         cache_dir=cache_dir,
         disk=disk_cache and real_dataset is not None,
     )
-    fake_f = extractor.extract(fake_x, batch_size=batch_size)
-    out, details = _scores(
-        wanted,
-        real_f,
-        fake_f,
-        fake_x=fake_x,
-        real_y=real_y,
-        spec=spec,
-        stacked=stacked,
-        seed=seed,
-        settings=sett,
-    )
+    fake_f = _extract(extractor, fake_x, batch_size, "fake features", progress)
+    # one metric at a time, so that a bar can count them (KID, P/R and D/C on 10,000 samples
+    # take 10-25 s each); in METRICS order, the order of the table
+    todo = [m for m in METRICS if m in wanted]
+    out, details, skipped = {}, {}, {}
+    bar = _bar(progress, len(todo), "scores", "metric")
+    for name in todo:
+        if bar is not None:
+            bar.set_postfix_str(name)
+        o, d = _scores(
+            (name,),
+            real_f,
+            fake_f,
+            fake_x=fake_x,
+            real_y=real_y,
+            spec=spec,
+            stacked=stacked,
+            seed=seed,
+            settings=sett,
+        )
+        out.update(o)
+        skipped.update(d.pop("skipped", {}))
+        details.update(d)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    if skipped:
+        details["skipped"] = skipped
     protocol = {
         **proto_x,
         "real_identity": identity,
@@ -278,6 +367,61 @@ def evaluate(
         "seconds": round(time.perf_counter() - t0, 3),
     }
     return Report(out, protocol, details)
+
+
+def _bar(progress: bool, total: int | None, desc: str, unit: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm  # lazy: only the CLI asks for bars
+
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True)
+
+
+def _generate(g, n: int, *, seed: int, progress: bool):
+    """g.sample(n, seed=seed), with a bar fed by a hook on g's network (g samples in batches)."""
+    total = None if getattr(g, "ratio", None) is not None else n  # rejection: candidates
+    bar = _bar(progress, total, "generate", "sample")
+    if bar is None:
+        return g.sample(n, seed=seed)
+    net = getattr(g, "net", None)
+    hook = None
+    if isinstance(net, torch.nn.Module):
+
+        def count(_module, _inputs, out) -> None:  # a hook returning a value replaces the output
+            bar.update(len(out) if isinstance(out, torch.Tensor) else 0)
+
+        hook = net.register_forward_hook(count)
+    try:
+        x = g.sample(n, seed=seed)
+        if bar.total is not None and bar.n < bar.total:  # a net the hook could not count
+            bar.update(bar.total - bar.n)
+        return x
+    finally:
+        if hook is not None:
+            hook.remove()
+        bar.close()
+
+
+def _extract(extractor: Extractor, x: torch.Tensor, batch_size: int, desc: str, progress: bool):
+    """extractor.extract(x), one batch per call when a bar shows progress: the same batches as
+    one call makes, so the same features."""
+    bar = _bar(progress, len(x), desc, "sample")
+    if bar is None:
+        return extractor.extract(x, batch_size=batch_size)
+    parts = []
+    with bar:
+        for i in range(0, len(x), batch_size):
+            parts.append(extractor.extract(x[i : i + batch_size], batch_size=batch_size))
+            bar.update(len(parts[-1].features))
+
+    def cat(ts):
+        return None if ts[0] is None else torch.cat(ts)
+
+    return Features(
+        cat([p.features for p in parts]),
+        cat([p.probs for p in parts]),
+        cat([p.labels for p in parts]),
+    )
 
 
 def _scores(
