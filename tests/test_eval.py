@@ -14,8 +14,9 @@ from ganforge.errors import ConfigError, DataError
 from ganforge.metrics import inception as F
 from ganforge.metrics.cache import clear_memory_cache
 from ganforge.metrics.classifier import ClassifierExtractor, ClassifierSettings, load_or_train
-from ganforge.metrics.evaluate import ProtocolWarning, Report, compare_protocols, evaluate
+from ganforge.metrics.evaluate import evaluate
 from ganforge.metrics.features import RawExtractor
+from ganforge.metrics.report import ProtocolWarning, Report, compare_protocols
 from ganforge.presets import preset_config
 from ganforge.runner import make_trainer
 from ganforge.training.stats import read_jsonl

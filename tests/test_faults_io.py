@@ -17,7 +17,8 @@ import torch
 from ganforge.cli import main
 from ganforge.data import load_dataset
 from ganforge.errors import DataError
-from ganforge.metrics.evaluate import Report, evaluate
+from ganforge.metrics.evaluate import evaluate
+from ganforge.metrics.report import Report
 from ganforge.presets import preset_config
 from ganforge.runner import make_trainer
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import torch
 
 from ganforge.errors import ConfigError
-from ganforge.metrics.evaluate import HIGHER_IS_BETTER, LOWER_IS_BETTER, evaluate, parse_metrics
+from ganforge.metrics.evaluate import evaluate
 from ganforge.metrics.extractors import build_extractor
+from ganforge.metrics.report import HIGHER_IS_BETTER, LOWER_IS_BETTER, parse_metrics
 
 FAST_SETTINGS = {"kid_subsets": 10}  # periodic KID on 10 subsets: ~10x cheaper, same estimator
 _SOURCE = {
