@@ -2,11 +2,15 @@
 
 `load_generator(path)` reads a checkpoint (or a run folder's latest one), rebuilds G from the
 JSON arch description, and loads the EMA weights when the run kept them (and the density-ratio
-net R of rejection sampling when the run fitted one).
+net R of rejection sampling when the run fitted one). Weights holding NaN/inf (a diverged run) are
+refused, naming the newest intact checkpoint beside the file. `SampleGenerator.batches` draws the
+samples of `sample(n)` lazily, batch by batch, for writers that must not hold all n.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -15,7 +19,13 @@ from torch import nn
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.nets.latent import prior_kwargs, sample_prior
 from ganforge.nets.registry import rebuild
-from ganforge.training.checkpoint import find_checkpoint, load_state, upgrade_state
+from ganforge.training.checkpoint import (
+    CKPT_DIR,
+    find_checkpoint,
+    finite_state,
+    load_state,
+    upgrade_state,
+)
 
 
 class SampleGenerator(nn.Module):
@@ -47,7 +57,6 @@ class SampleGenerator(nn.Module):
     def prior(self, n: int, gen: torch.Generator) -> torch.Tensor:
         return sample_prior(n, self.z_dim, gen, **self.prior_kw)
 
-    @torch.no_grad()
     def sample(
         self, n: int, *, seed: int = 0, y: int | torch.Tensor | None = None, batch_size: int = 1000,
         rejection: bool = True,
@@ -56,38 +65,102 @@ class SampleGenerator(nn.Module):
 
         A run that fitted R (train.drs_steps) samples through rejection unless `rejection=False`.
         """
+        return torch.cat(list(self.batches(n, seed=seed, y=y, batch_size=batch_size,
+                                           rejection=rejection)))
+
+    def batches(
+        self, n: int, *, seed: int = 0, y: int | torch.Tensor | None = None, batch_size: int = 1000,
+        rejection: bool = True,
+    ) -> Iterator[torch.Tensor]:
+        """`sample(n, ...)` as consecutive pieces of at most `batch_size` samples, drawn lazily, so
+        that a caller can write any n with memory bounded by one batch. The arguments are checked
+        here, before the first piece. Rejection sampling (`self.ratio`) keeps its points in memory
+        until n are accepted: its pieces are slices of that whole (at most `rejection_limit()`)."""
         if n <= 0:
             raise GanforgeError(f"--n must be positive, got {n}")
         gen = torch.Generator().manual_seed(seed)
         if y is not None and not self.num_classes:
             raise GanforgeError("this generator is not class-conditional; drop --class")
+        labels = None  # a generator positioned where one randint(n) of labels would start
         if self.num_classes:
             if y is None:
-                y = torch.randint(self.num_classes, (n,), generator=gen)
-            elif isinstance(y, int):
-                if not 0 <= y < self.num_classes:
-                    raise GanforgeError(f"--class {y}: must be in 0..{self.num_classes - 1}")
-                y = torch.full((n,), y, dtype=torch.long)
+                # One randint(n) up front would take 8n bytes: clone gen for the labels, then move
+                # gen past them in bounded pieces (CPU draws are serial, so pieces equal one draw).
+                labels = torch.Generator().manual_seed(seed)
+                for i in range(0, n, 1 << 20):
+                    torch.randint(self.num_classes, (min(1 << 20, n - i),), generator=gen)
+            elif isinstance(y, int) and not 0 <= y < self.num_classes:
+                raise GanforgeError(f"--class {y}: must be in 0..{self.num_classes - 1}")
         if rejection and self.ratio is not None:  # unconditional point runs only (trainer)
-            from ganforge.sampling.rejection import rejection_sample
+            limit = rejection_limit()
+            if n > limit:
+                raise GanforgeError(
+                    f"--n {n}: rejection sampling draws at most {limit} candidates; ask for fewer "
+                    f"or sample with --no-rejection"
+                )
+            return self._rejection_batches(n, gen, batch_size)
+        return self._batches(n, gen, y, labels, batch_size)
 
-            def fake(k: int) -> torch.Tensor:
-                return self.sample(k, seed=int(torch.randint(2**62, (1,), generator=gen)),
-                                   rejection=False)
-
-            return rejection_sample(fake, self.ratio, n, quantile=self.quantile, gen=gen)[0]
+    @torch.no_grad()
+    def _batches(self, n, gen, y, labels, batch_size) -> Iterator[torch.Tensor]:
         device = next(self.net.parameters()).device
-        out = []
         for i in range(0, n, batch_size):
+            # one prior draw per batch of batch_size, as before: randn(2k) != randn(k) twice
             z = self.prior(min(batch_size, n - i), gen).to(device)
-            if self.num_classes:
-                out.append(self.net(z, y[i : i + len(z)].to(device)).float().cpu())
+            if not self.num_classes:
+                yield self.net(z).float().cpu()
+                continue
+            if labels is not None:
+                yb = torch.randint(self.num_classes, (len(z),), generator=labels)
+            elif isinstance(y, int):
+                yb = torch.full((len(z),), y, dtype=torch.long)
             else:
-                out.append(self.net(z).float().cpu())
-        return torch.cat(out)
+                yb = y[i : i + len(z)]
+            yield self.net(z, yb.to(device)).float().cpu()
+
+    @torch.no_grad()
+    def _rejection_batches(self, n, gen, batch_size) -> Iterator[torch.Tensor]:
+        from ganforge.sampling.rejection import rejection_sample
+
+        def fake(k: int) -> torch.Tensor:
+            return self.sample(k, seed=int(torch.randint(2**62, (1,), generator=gen)),
+                               rejection=False)
+
+        x = rejection_sample(fake, self.ratio, n, quantile=self.quantile, gen=gen)[0]
+        yield from x.split(batch_size)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.net(z, y) if self.num_classes else self.net(z)
+
+
+def rejection_limit() -> int:
+    """The most points `rejection_sample` can return: its pools times its draws (defaults)."""
+    from ganforge.sampling.rejection import rejection_sample
+
+    p = inspect.signature(rejection_sample).parameters
+    return p["pool"].default * p["max_draws"].default
+
+
+def _check_finite(ck: Path, what: str, weights: dict[str, torch.Tensor]) -> None:
+    """Refuse weights holding NaN/inf (a diverged run), naming the newest intact checkpoint."""
+    bad = next((k for k, v in weights.items()
+                if v.is_floating_point() and not torch.isfinite(v).all()), None)
+    if bad is None:
+        return
+    hint = "no intact checkpoint beside it; retrain, e.g. with a lower learning rate"
+    for other in sorted(ck.parent.glob("step-*.safetensors"), reverse=True):  # newest first
+        if other == ck:
+            continue
+        try:
+            if not finite_state(upgrade_state(load_state(other))):
+                continue
+        except CheckpointError:
+            continue
+        hint = f"the newest intact checkpoint beside it is {other}"
+        if ck.parent.name == CKPT_DIR:  # in a run folder: resume falls back to that one
+            hint += f" (`ganforge train --resume {ck.parent.parent}` continues from it)"
+        break
+    raise CheckpointError(f"{ck}: {what} has NaN/inf weights ({bad}), the run diverged; {hint}")
 
 
 def load_generator(
@@ -100,7 +173,8 @@ def load_generator(
     `SampleGenerator` (with its prior, the data description and any rejection sampler); any
     other network is returned as the bare module.
     """
-    state = upgrade_state(load_state(find_checkpoint(path)))
+    ck = find_checkpoint(path)
+    state = upgrade_state(load_state(ck))
     name = net or state.get("sample_net", "G")
     try:
         if name not in state["nets"]:
@@ -112,6 +186,10 @@ def load_generator(
             raise CheckpointError(f"{path}: network {name!r} has no saved architecture")
         module = rebuild(arch)
         emas = state.get("emas", {})
+        # both, whichever is loaded: a NaN in G reaches its EMA at the next update anyway
+        _check_finite(ck, f"network {name}", state["nets"][name])
+        if name in emas:
+            _check_finite(ck, f"the EMA of {name}", emas[name])
         module.load_state_dict(emas[name] if (ema and name in emas) else state["nets"][name])
         model = state["config"]["model"]
     except (KeyError, RuntimeError, TypeError) as e:
@@ -124,6 +202,7 @@ def load_generator(
     if saved is not None:
         from ganforge.sampling.rejection import ratio_from_state
 
+        _check_finite(ck, "the rejection sampler R", saved["state"])
         ratio = ratio_from_state(saved)
     return SampleGenerator(
         module, z_dim=model["z_dim"], prior=prior_kwargs(model), data=state["data"],
