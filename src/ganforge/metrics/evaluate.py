@@ -23,7 +23,7 @@ from ganforge import __version__
 from ganforge.errors import ConfigError, DataError
 from ganforge.metrics import scores
 from ganforge.metrics.cache import cached_real_features, feature_key
-from ganforge.metrics.extractors import build_extractor, default_extractor_name
+from ganforge.metrics.extractors import build_extractor
 from ganforge.metrics.features import Extractor, Features
 from ganforge.metrics.modes import class_histogram_stats, mixture_mode_stats
 from ganforge.metrics.report import (
@@ -182,30 +182,17 @@ def evaluate(
             extractor = "raw" if extractor == "auto" else extractor
         elif kind_spec is None and extractor == "auto":
             extractor = "classifier" if classifier_dataset is not None else "inception"
-        if extractor == "auto":
-            extractor = default_extractor_name(kind_spec)
-        if extractor == "classifier":  # built here so that its training can show progress
-            from ganforge.metrics.classifier import classifier_extractor
-
-            extractor = classifier_extractor(
-                real_dataset,
-                classifier_dataset,
-                device=device,
-                cache_dir=cache_dir,
-                log=log,
-                progress=progress,
-            )
-        else:
-            extractor = build_extractor(
-                extractor,
-                real_dataset=real_dataset,
-                spec=kind_spec,
-                inception_weights=inception_weights,
-                classifier_dataset=classifier_dataset,
-                device=device,
-                cache_dir=cache_dir,
-                log=log,
-            )
+        extractor = build_extractor(
+            extractor,
+            real_dataset=real_dataset,
+            spec=kind_spec,
+            inception_weights=inception_weights,
+            classifier_dataset=classifier_dataset,
+            device=device,
+            cache_dir=cache_dir,
+            log=log,
+            progress=progress,  # a classifier trained here shows its epochs
+        )
     proto_x = extractor.protocol()
     key = feature_key(proto_x, identity=identity, n=len(real_x), seed=seed)
     real_f = cached_real_features(

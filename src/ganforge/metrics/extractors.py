@@ -28,11 +28,13 @@ def build_extractor(
     device: str = "cpu",
     cache_dir: str | None = None,
     log=None,
+    progress: bool = False,
 ) -> Extractor:
     """The extractor `name` (one of EXTRACTORS) for data described by `spec`.
 
     The classifier extractor trains (or loads from the cache) a classifier on the labelled
-    `classifier_dataset`, by default the labelled base of `real_dataset`.
+    `classifier_dataset`, by default the labelled base of `real_dataset` (with a progress bar
+    when `progress`).
     """
     spec = spec if spec is not None else getattr(real_dataset, "spec", None)
     if name not in EXTRACTORS:
@@ -45,12 +47,7 @@ def build_extractor(
         from ganforge.metrics.inception import InceptionExtractor
 
         return InceptionExtractor(inception_weights, device=device)
-    from ganforge.metrics.classifier import ClassifierExtractor, labelled_base, load_or_train
+    from ganforge.metrics.classifier import classifier_extractor
 
-    source = classifier_dataset if classifier_dataset is not None else labelled_base(real_dataset)
-    if source is None:
-        raise ConfigError(
-            "extractor 'classifier' needs labelled real data (e.g. mnist, fashion-mnist, digits)"
-        )
-    clf = load_or_train(source, cache_dir=cache_dir, log=log)
-    return ClassifierExtractor(clf, device=device)
+    return classifier_extractor(real_dataset, classifier_dataset, device=device,
+                                cache_dir=cache_dir, log=log, progress=progress)
