@@ -53,6 +53,8 @@ class Trainer:
         """`resuming=True` (`resume`) lets the objective skip fitting what the checkpoint restores."""
         self.cfg, self.run_dir, self.quiet, self.log = cfg, Path(run_dir), quiet, log
         t = cfg.train
+        if t.threads:  # before anything computes (cluster fits at build time), as always
+            torch.set_num_threads(t.threads)
         self.dist, self.device = distributed.setup(t.device)
         self.is_main = self.dist.is_main
         self.objective = build_objective(cfg)
