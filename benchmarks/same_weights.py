@@ -4,6 +4,7 @@ rejection-sampling net after short runs of the documented presets, to compare ac
     git worktree add /tmp/before <commit>
     python benchmarks/same_weights.py                          # this checkout
     python benchmarks/same_weights.py --src /tmp/before/src    # the other one
+    (add --data-dir ../shared/data/mnist to both for stacked-mnist-best with its cluster fit)
 
 Equal hashes mean bit-identical training (CPU, one thread). `--src` runs the other checkout in
 a subprocess with its own `ganforge` on the path; checkouts from before the engine refactor
@@ -36,7 +37,7 @@ def _tensors(module):
     return [] if module is None else [t for _, t in sorted(module.state_dict().items())]
 
 
-def run_here(out: str) -> None:
+def run_here(out: str, mnist: str | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
@@ -46,7 +47,11 @@ def run_here(out: str) -> None:
         from ganforge.runner import make_trainer
     except ImportError:  # before the engine refactor
         from ganforge.trainer import Trainer as make_trainer
-    for name, (preset, ov) in JOBS.items():
+    jobs = dict(JOBS)
+    if mnist:  # self-conditioning's cluster fit at build time, on Stacked MNIST
+        jobs["stacked-mnist-best"] = ("stacked-mnist-best", {"train.steps": 20,
+                                                             "data.data_dir": mnist})
+    for name, (preset, ov) in jobs.items():
         cfg = preset_config(preset, {**ov, "train.threads": 1, "train.tick": 50,
                                      "train.device": "cpu", "train.diagnose": False})
         t = make_trainer(cfg, os.path.join(out, name), quiet=True, log=lambda *a: None)
@@ -66,14 +71,15 @@ def run_here(out: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--src", help="the src/ folder of another checkout to run instead")
+    ap.add_argument("--data-dir", help="MNIST folder: also run stacked-mnist-best (20 steps)")
     args = ap.parse_args()
     out = tempfile.mkdtemp(prefix="same-weights-")
     if args.src:
         env = {**os.environ, "PYTHONPATH": args.src}
         code = f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); " \
-               f"import same_weights; same_weights.run_here({out!r})"
+               f"import same_weights; same_weights.run_here({out!r}, {args.data_dir!r})"
         sys.exit(subprocess.call([sys.executable, "-c", code], env=env))
-    run_here(out)
+    run_here(out, args.data_dir)
 
 
 if __name__ == "__main__":
