@@ -108,15 +108,20 @@ def test_streamed_npy_equals_one_sample_call_and_shows_progress(trained, tmp_pat
 
 
 def test_streaming_memory_does_not_grow_with_n(trained, tmp_path, capsys):
-    out = tmp_path / "x.npy"  # 200,000 points: 1.6 MB, written one 8-KB batch at a time
-    tracemalloc.start()
-    try:
-        assert main(["sample", str(trained), "--n", "200000", "--out", str(out)]) == 0
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert np.load(out, mmap_mode="r").shape == (200_000, 2)
-    assert peak < 1_000_000, peak
+    def peak(n: int) -> int:
+        out = tmp_path / f"x{n}.npy"
+        tracemalloc.start()
+        try:
+            assert main(["sample", str(trained), "--n", str(n), "--out", str(out)]) == 0
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            assert np.load(out, mmap_mode="r").shape == (n, 2)
+
+    small = peak(20_000)  # also pays the one-off costs (first imports, caches)
+    big = peak(400_000)  # 3.2 MB of points, written one 8-KB batch at a time
+    # holding the output would add 3.2 MB; streaming keeps the peak where the small run had it
+    assert big < small + 1_000_000, (small, big)
 
 
 class _Conditional(nn.Module):

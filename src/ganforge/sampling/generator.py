@@ -22,8 +22,9 @@ from ganforge.nets.registry import rebuild
 from ganforge.training.checkpoint import (
     CKPT_DIR,
     find_checkpoint,
-    finite_state,
     load_state,
+    newest_good_in,
+    non_finite_key,
     upgrade_state,
 )
 
@@ -143,23 +144,15 @@ def rejection_limit() -> int:
 
 def _check_finite(ck: Path, what: str, weights: dict[str, torch.Tensor]) -> None:
     """Refuse weights holding NaN/inf (a diverged run), naming the newest intact checkpoint."""
-    bad = next((k for k, v in weights.items()
-                if v.is_floating_point() and not torch.isfinite(v).all()), None)
+    bad = non_finite_key(weights)
     if bad is None:
         return
     hint = "no intact checkpoint beside it; retrain, e.g. with a lower learning rate"
-    for other in sorted(ck.parent.glob("step-*.safetensors"), reverse=True):  # newest first
-        if other == ck:
-            continue
-        try:
-            if not finite_state(upgrade_state(load_state(other))):
-                continue
-        except CheckpointError:
-            continue
-        hint = f"the newest intact checkpoint beside it is {other}"
+    good = newest_good_in(ck.parent)  # ck itself is not finite, so never chosen
+    if good is not None:
+        hint = f"the newest intact checkpoint beside it is {good[0]}"
         if ck.parent.name == CKPT_DIR:  # in a run folder: resume falls back to that one
             hint += f" (`ganforge train --resume {ck.parent.parent}` continues from it)"
-        break
     raise CheckpointError(f"{ck}: {what} has NaN/inf weights ({bad}), the run diverged; {hint}")
 
 

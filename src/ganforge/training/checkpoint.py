@@ -159,16 +159,22 @@ def checkpoints_newest_first(run_dir: str | Path) -> list[Path]:
     return sorted((Path(run_dir) / CKPT_DIR).glob("step-*.safetensors"), reverse=True)
 
 
+def non_finite_key(weights: dict) -> str | None:
+    """The name of the first floating-point tensor of a state dict holding NaN/inf, or None."""
+    return next((k for k, t in weights.items() if isinstance(t, torch.Tensor)
+                 and t.is_floating_point() and not torch.isfinite(t).all()), None)
+
+
 def finite_state(state: dict) -> bool:
     """Whether every network and EMA weight of a (format 2) state is finite."""
     sds = [*state.get("nets", {}).values(), *state.get("emas", {}).values()]
-    return all(bool(torch.isfinite(t).all()) for sd in sds for t in sd.values()
-               if isinstance(t, torch.Tensor) and t.is_floating_point())
+    return all(non_finite_key(sd) is None for sd in sds)
 
 
-def newest_good_state(run_dir: str | Path) -> tuple[Path, dict] | None:
-    """(path, state) of the newest checkpoint of a run that reads and holds finite weights."""
-    for p in checkpoints_newest_first(run_dir):
+def newest_good_in(folder: str | Path) -> tuple[Path, dict] | None:
+    """(path, state) of the newest step-*.safetensors in `folder` that reads and holds finite
+    weights."""
+    for p in sorted(Path(folder).glob("step-*.safetensors"), reverse=True):
         try:
             state = upgrade_state(load_state(p))
         except CheckpointError:
@@ -176,6 +182,11 @@ def newest_good_state(run_dir: str | Path) -> tuple[Path, dict] | None:
         if finite_state(state):
             return p, state
     return None
+
+
+def newest_good_state(run_dir: str | Path) -> tuple[Path, dict] | None:
+    """(path, state) of the newest checkpoint of a run that reads and holds finite weights."""
+    return newest_good_in(Path(run_dir) / CKPT_DIR)
 
 
 def _flat_config(d: dict) -> dict:
