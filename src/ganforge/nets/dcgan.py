@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ganforge.errors import ConfigError
+from ganforge.nets.activations import Tanh
 from ganforge.nets.heads import label_embedding, projection_embedding
 
 
@@ -58,7 +59,7 @@ class DCGANGenerator(nn.Module):
                 nn.ReLU(),
             ]
             ch //= 2
-        blocks += [nn.ConvTranspose2d(ch, c, 4, 2, 1), nn.Tanh()]
+        blocks += [nn.ConvTranspose2d(ch, c, 4, 2, 1), Tanh()]
         self.body = nn.Sequential(*blocks)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

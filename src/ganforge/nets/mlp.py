@@ -17,6 +17,7 @@ import math
 import torch
 from torch import nn
 
+from ganforge.nets.activations import Tanh
 from ganforge.nets.heads import label_embedding, projection_embedding
 
 
@@ -46,7 +47,7 @@ class MLPGenerator(nn.Module):
         self.embed = label_embedding(num_classes, emb) if num_classes else None
         self.body = _mlp([z_dim + emb] + [hidden] * depth, nn.ReLU)
         self.out = nn.Linear(hidden, math.prod(out_shape))
-        self.out_act = nn.Tanh() if image else nn.Identity()
+        self.out_act = Tanh() if image else nn.Identity()
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:

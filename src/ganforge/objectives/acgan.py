@@ -41,7 +41,7 @@ class ACGANObjective(Objective):
         if not cfg.model.conditional:
             raise ConfigError("loss.objective=acgan needs model.conditional=true (G takes labels)")
         self.full, self.cfg = cfg, cfg.loss
-        self.phases = (Phase("D", ("D", "A"), repeat=cfg.train.d_steps), Phase("G", ("G",)))
+        self.phases = (Phase("D", ("D", "A"), repeat=cfg.train.d_steps), Phase("G", ("G",), reuses="D" if cfg.train.d_steps == 1 else None))
 
     def build_nets(self, ctx):
         from ganforge.nets import build_discriminator, init_weights
@@ -66,8 +66,7 @@ class ACGANObjective(Objective):
         g, d, a = nets["G"], nets["D"], nets["A"]
         w = self.cfg.aux_weight
         if phase == "D":
-            with torch.no_grad():
-                fake = g(inp.z, inp.y_fake)
+            fake = inp.once("fake", lambda: g(inp.z, inp.y_fake)).detach()
             # real and fake in separate passes, as for the plain GAN: with batch norm in D a
             # mixed batch would share statistics between them
             cls_real, cls_fake = a(d_features(d, inp.real.x)), a(d_features(d, fake))
@@ -83,7 +82,7 @@ class ACGANObjective(Objective):
             stats = {"D/acc_real": (cls_real.argmax(1) == inp.real.y).float().mean().detach()}
             return PhaseOutput(terms, stats)
         if phase == "G":
-            fake = g(inp.z, inp.y_fake)
+            fake = inp.once("fake", lambda: g(inp.z, inp.y_fake))
             cls = a(d_features(d, fake))
             terms = {
                 "G/adv": losses.g_nonsaturating(d(fake)),

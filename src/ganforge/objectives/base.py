@@ -39,6 +39,11 @@ class Phase:
         draw saves a gather of a whole batch per step).
     start, stop: the phase runs on steps start <= step < stop (stop None: to the end), e.g. a
         pre-training phase for G alone followed by the adversarial phases.
+    reuses: the name of an earlier phase whose input (z, labels, real batch) this phase takes
+        when both run at a step, with what that phase computed through `PhaseInput.once`
+        (G(z) with its graph: one forward pass of G per step instead of two; training/step.py).
+        Declare it only where the math is unchanged: the networks computed once must not be
+        stepped in between, and the producing phase must read their outputs detached.
     """
 
     name: str
@@ -48,6 +53,12 @@ class Phase:
     needs_real: bool = True
     start: int = 0
     stop: int | None = None
+    reuses: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.reuses is not None and self.repeat != 1:
+            raise ConfigError(f"phase {self.name!r}: a phase that reuses another's input runs once "
+                              f"per step (repeat={self.repeat})")
 
     def runs_at(self, step: int) -> bool:
         if step < self.start or (self.stop is not None and step >= self.stop):
@@ -59,7 +70,8 @@ class Phase:
 class PhaseInput:
     """What one phase update sees: a real batch (None when the phase declared it needs none),
     fresh noise, labels for fakes ([N]; cluster labels [N, P] when self-conditioned), the step,
-    and `extra` for whatever else an objective draws (a paired batch, a second domain)."""
+    and `extra` for whatever else an objective draws (a paired batch, a second domain).
+    `memo` holds what `once` computed, shared with a later phase that `reuses` this input."""
 
     real: Batch | None
     z: torch.Tensor | None
@@ -67,6 +79,15 @@ class PhaseInput:
     step: int
     total_steps: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    memo: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def once(self, key: str, fn: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """fn(), computed once per input: e.g. `inp.once("fake", lambda: G(inp.z))`. In a phase
+        that trains D, read the result detached; a later phase that reuses this input gets the
+        same tensor with its graph (the trainer keeps G's gradients on for that)."""
+        if key not in self.memo:
+            self.memo[key] = fn()
+        return self.memo[key]
 
 
 @dataclass
@@ -144,6 +165,15 @@ class Objective:
 
         g, d = build_nets(ctx.cfg.model, ctx.spec)
         return {"G": g, "D": d}
+
+    def check_phases(self) -> None:
+        """Every `reuses` names a phase declared before it (ConfigError otherwise)."""
+        seen: set[str] = set()
+        for ph in self.phases:
+            if ph.reuses is not None and ph.reuses not in seen:
+                raise ConfigError(f"phase {ph.name!r} reuses {ph.reuses!r}, which is not an "
+                                  f"earlier phase (phases: {[p.name for p in self.phases]})")
+            seen.add(ph.name)
 
     def trained(self) -> tuple[str, ...]:
         out: dict[str, None] = {}

@@ -68,7 +68,7 @@ class InfoGANObjective(Objective):
         self.cfg, self.k, self.c, self.z_dist = lo, k, c, m.z_dist
         self.code_scale = lo.info_code_scale
         self.d_hidden = m.d_hidden
-        self.phases = (Phase("D", ("D", "Q"), repeat=cfg.train.d_steps), Phase("G", ("G", "Q")))
+        self.phases = (Phase("D", ("D", "Q"), repeat=cfg.train.d_steps), Phase("G", ("G", "Q"), reuses="D" if cfg.train.d_steps == 1 else None))
 
     def build_nets(self, ctx):
         from ganforge.nets.registry import describe
@@ -98,8 +98,7 @@ class InfoGANObjective(Objective):
         g, d = nets["G"], nets["D"]
         c, u, noise = g.codes(inp.z)
         if phase == "D":
-            with torch.no_grad():
-                fake = g.from_codes(c, u, noise)
+            fake = inp.once("fake", lambda: g.from_codes(c, u, noise)).detach()
             l_real, l_fake = losses.d_bce(
                 d(inp.real.x), d(fake), real_label=1.0 - self.cfg.label_smoothing
             )
@@ -108,7 +107,7 @@ class InfoGANObjective(Objective):
                 {"D/real": l_real, "D/fake": l_fake, "D/info": info}, {"D/info_acc": acc}
             )
         if phase == "G":
-            fake = g.from_codes(c, u, noise)
+            fake = inp.once("fake", lambda: g.from_codes(c, u, noise))
             info, acc = self._info(nets, fake, c, u)
             return PhaseOutput(
                 {"G/adv": losses.g_nonsaturating(d(fake)), "G/info": info}, {"G/info_acc": acc}

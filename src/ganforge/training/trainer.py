@@ -28,12 +28,12 @@ from ganforge.data import load_data
 from ganforge.errors import ConfigError
 from ganforge.nets.latent import sample_prior
 from ganforge.objectives import BuildContext, Sources, build_objective
-from ganforge.training import distributed, rng
+from ganforge.training import distributed, placement, rng, step
 from ganforge.training.callbacks import call_hook
 from ganforge.training.checkpoint import read_resumable, save_checkpoint
 from ganforge.training.guard import RunLock, SignalGuard
 from ganforge.training.health import HealthCheck, TrainingDiverged, check_weights, rollback_or_raise
-from ganforge.training.optim import lr_factor, make_optimizer
+from ganforge.training.optim import make_optimizer
 from ganforge.training.state import capture_state, restore_state
 from ganforge.training.stats import JsonlLog, StatsAccumulator, TensorBoardSink
 from ganforge.visuals.preview import POINTS_PER_PREVIEW, REAL_FOR, finish_previews, save_preview
@@ -63,7 +63,7 @@ class Trainer:
         self.spec = self.data.spec
         self.shard = self.data.shard(self.dist.rank, self.dist.world)
         nets = self.objective.build_nets(BuildContext(cfg, self.data, self.spec, resuming))
-        self.nets = {k: v.to(self.device) for k, v in nets.items()}
+        self.nets = {k: placement.place(v, self.device) for k, v in nets.items()}
         for net in self.nets.values():
             distributed.broadcast_module(net, self.dist)
         n_params = sum(p.numel() for n in self.nets.values() for p in n.parameters())
@@ -71,6 +71,7 @@ class Trainer:
             distributed.auto_threads(n_params, self.device)
         self.threads_note = f"{self.threads} thread{'s' * (self.threads > 1)} ({why})"
         torch.set_num_threads(self.threads)
+        self.objective.check_phases()
         self.trained = self.objective.trained()
         missing = [n for n in self.trained if n not in self.objective.optimizers]
         if missing:
@@ -127,76 +128,12 @@ class Trainer:
             component_std=m.z_component_std, device=device or self.device,
         )
 
-    # ---- one step ---------------------------------------------------------------------------
-    def _autocast(self):
-        if self.cfg.train.amp and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+    # ---- one step (training/step.py) --------------------------------------------------------
+    def train_step(self) -> None:
+        step.train_step(self)
 
     def _set_lr(self) -> None:
-        """Apply the lr schedule, a pure function of the step (so resumes need no extra state),
-        times rollback_lr_factor^rollbacks after divergence rollbacks."""
-        t = self.cfg.train
-        f = lr_factor(t.lr_schedule, self.step, t.steps, t.lr_final)
-        f *= t.rollback_lr_factor ** self.rollbacks
-        for k, opt in self.opts.items():
-            for group, base in zip(opt.param_groups, self.base_lr[k]):
-                group["lr"] = base * f
-
-    def train_step(self) -> None:
-        if self.cfg.train.lr_schedule != "constant" or self.rollbacks:
-            self._set_lr()
-        self.sources.step = self.step
-        for ph in self.objective.phases:
-            if not ph.runs_at(self.step):
-                continue
-            for name in self.trained:
-                self.nets[name].requires_grad_(name in ph.trains)
-            for _ in range(ph.repeat):
-                inp = self.objective.draw(ph, self.nets, self.sources)
-                out = self._backward(ph, inp)
-                if out is None:  # a phase with no terms at this step: nothing to update
-                    continue
-                extra = [n for n in ph.trains if n in self.extragradient]
-                if extra:
-                    # extragradient: step to the look-ahead point, take the gradient there, then
-                    # update from the original point (Korpelevich 1976; Gidel et al. 2019)
-                    for n in extra:
-                        self.opts[n].extrapolate()
-                    self._backward(ph, inp)
-                for n in ph.trains:
-                    self.opts[n].step()
-                with torch.no_grad():
-                    self.objective.after_step(ph.name, self.nets)
-                for k, v in {**out.terms, **out.stats}.items():
-                    self.stats.add(k, v)
-            for n in self.ema:
-                if n in ph.trains:
-                    self._update_ema(n)
-        for name in self.trained:
-            self.nets[name].requires_grad_(True)
-
-    def _backward(self, ph, inp):
-        """Objective terms for phase `ph`, back-propagated into the grads of `ph.trains`."""
-        with self._autocast():
-            out = self.objective.compute(ph.name, self.nets, inp)
-        if not out.terms:
-            return None
-        loss = sum(out.terms.values())
-        for n in ph.trains:
-            self.opts[n].zero_grad(set_to_none=True)
-        loss.backward()
-        for n in ph.trains:
-            distributed.average_gradients(self.nets[n], self.dist)
-        return out
-
-    @torch.no_grad()
-    def _update_ema(self, name: str) -> None:
-        """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers copied."""
-        net, ema = self.nets[name], self.ema[name]
-        torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - self.cfg.train.ema)
-        for be, b in zip(ema.buffers(), net.buffers()):
-            be.copy_(b)
+        step.set_lr(self)
 
     # ---- ticks, pictures, checkpoints -------------------------------------------------------
     def _tick(self, bar) -> dict:

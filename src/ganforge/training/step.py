@@ -1,0 +1,133 @@
+"""One training step: the phase loop, back-propagation, optimizer steps and EMA updates.
+
+For each phase the objective declares that runs at this step (the classic pair, by default):
+  # phase D, G frozen:   maximise log D(x) + log(1 - D(G(z)))   (`repeat` = k D-steps)
+  # phase G, D frozen:   minimise the G loss through D           (`trains` = ("G",))
+the objective draws the inputs and returns named terms; the step sums them, back-propagates,
+averages gradients across ranks and steps the optimizers of the networks the phase trains.
+
+Reuse across phases (`Phase.reuses`). A phase that declares `reuses="D"` takes the input of the
+D phase of the same step instead of drawing a fresh one, and with it what the objective computed
+once through `PhaseInput.once` (G(z), with its autograd graph). For that, the networks the
+reusing phase trains keep `requires_grad` during the producing phase's last update, so G(z) is
+recorded once; the producing phase reads it detached. G's weights do not change between the two
+phases (only D's optimizer stepped), so the G phase's G(z) is the one a fresh forward pass of
+the same z would give, to the bit on CPU (tests/test_reuse.py). Two forward passes of G become
+one, as in PyTorch's DCGAN example (`netD(fake.detach())`, then `netD(fake)`). What changes:
+the G phase sees the D phase's z (and real batch) instead of fresh draws, and G's batch-norm
+running statistics update once per step instead of twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from ganforge.training import distributed
+from ganforge.training.optim import lr_factor
+
+
+def autocast(trainer):
+    """bf16 autocast on CUDA when `train.amp` (no loss scaler needed); nothing elsewhere."""
+    if trainer.cfg.train.amp and trainer.device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def set_lr(trainer) -> None:
+    """Apply the lr schedule, a pure function of the step (so resumes need no extra state),
+    times rollback_lr_factor^rollbacks after divergence rollbacks."""
+    t = trainer.cfg.train
+    f = lr_factor(t.lr_schedule, trainer.step, t.steps, t.lr_final)
+    f *= t.rollback_lr_factor ** trainer.rollbacks
+    for k, opt in trainer.opts.items():
+        for group, base in zip(opt.param_groups, trainer.base_lr[k]):
+            group["lr"] = base * f
+
+
+def _grad_on(trainer, names, known: dict) -> None:
+    """requires_grad on for the trained networks in `names`, off for the others. `known` holds
+    the flags this step has set, so a network already right is not walked again."""
+    params = trainer.__dict__.setdefault("_trained_params", {})
+    for name in trainer.trained:
+        on = name in names
+        if known.get(name) is not on:
+            if name not in params:
+                params[name] = list(trainer.nets[name].parameters())
+            for p in params[name]:
+                p.requires_grad_(on)
+            known[name] = on
+
+
+def train_step(trainer) -> None:
+    """Every phase due at `trainer.step`, in the order the objective declares them."""
+    if trainer.cfg.train.lr_schedule != "constant" or trainer.rollbacks:
+        set_lr(trainer)
+    src = trainer.sources
+    src.step = trainer.step
+    due = [ph for ph in trainer.objective.phases if ph.runs_at(trainer.step)]
+    kept = {}  # phase name -> its last input, for a later phase that reuses it
+    known: dict[str, bool] = {}  # requires_grad flags set during this step
+    for ph in due:
+        # networks trained by later phases that take this phase's input keep their gradients
+        # on during its last update, so what it computes through them can be reused
+        later = {n for p in due if p.reuses == ph.name for n in p.trains}
+        for r in range(ph.repeat):
+            last = r == ph.repeat - 1
+            _grad_on(trainer, set(ph.trains) | later if last else ph.trains, known)
+            inp = kept.pop(ph.reuses, None) if ph.reuses and r == 0 else None
+            if inp is None:
+                inp = trainer.objective.draw(ph, trainer.nets, src)
+            _update(trainer, ph, inp)
+            kept[ph.name] = inp
+        for n in trainer.ema:
+            if n in ph.trains:
+                update_ema(trainer, n)
+    _grad_on(trainer, trainer.trained, known)
+
+
+def _update(trainer, ph, inp) -> None:
+    """One update of phase `ph` on `inp`: terms, backward, (extragradient), optimizer steps."""
+    out = backward(trainer, ph, inp)
+    if out is None:  # a phase with no terms at this step: nothing to update
+        return
+    extra = [n for n in ph.trains if n in trainer.extragradient]
+    if extra:
+        # extragradient: step to the look-ahead point, take the gradient there, then update
+        # from the original point (Korpelevich 1976; Gidel et al. 2019); what was computed
+        # once at the old weights is recomputed at the look-ahead point
+        for n in extra:
+            trainer.opts[n].extrapolate()
+        inp.memo.clear()
+        backward(trainer, ph, inp)
+    for n in ph.trains:
+        trainer.opts[n].step()
+    with torch.no_grad():
+        trainer.objective.after_step(ph.name, trainer.nets)
+    for k, v in {**out.terms, **out.stats}.items():
+        trainer.stats.add(k, v)
+
+
+def backward(trainer, ph, inp):
+    """Objective terms for phase `ph`, back-propagated into the grads of `ph.trains`."""
+    with autocast(trainer):
+        out = trainer.objective.compute(ph.name, trainer.nets, inp)
+    if not out.terms:
+        return None
+    loss = sum(out.terms.values())
+    for n in ph.trains:
+        trainer.opts[n].zero_grad(set_to_none=True)
+    loss.backward()
+    for n in ph.trains:
+        distributed.average_gradients(trainer.nets[n], trainer.dist)
+    return out
+
+
+@torch.no_grad()
+def update_ema(trainer, name: str) -> None:
+    """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers copied."""
+    net, ema = trainer.nets[name], trainer.ema[name]
+    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - trainer.cfg.train.ema)
+    for be, b in zip(ema.buffers(), net.buffers()):
+        be.copy_(b)
