@@ -1,44 +1,68 @@
-"""Speed: ganforge's trainer against a plain PyTorch loop doing the identical math.
+"""Speed: ganforge's trainer against a plain PyTorch loop, in-process and as whole processes.
 
-For each preset, both sides use the same networks (same builder, same init), the same data
-sampler, batch, losses, optimizers and number of forward passes per step (D on a real and a
-fresh fake batch, then G through D on fresh noise). The plain loop is written the way tutorials
-write it: `D(G(z).detach())` in the D step, and D's parameter gradients computed (then discarded)
-in the G step. Blocks of steps alternate between the two sides in one process, so machine noise
-hits both alike. Prints steps/s and the ratio, and writes docs/benchmarks.md.
+In-process (per preset): both sides use the same architectures and initial weights, the same
+data sampler, batch, losses and optimizer hyper-parameters. The plain loop is built from stock
+parts (nn.Tanh, torch.optim.Adam with its fused kernel, the default memory layout) and written
+the way tutorials write it: `D(G(z).detach())` in the D step, a fresh G(z) in the G step, D's
+weight gradients computed (then discarded) in the G step. Blocks of steps alternate between the
+two sides in one process, so machine noise hits both alike; between blocks a 1024^3 matmul
+measures one thread's matmul peak, and a FLOP counter gives each side's FLOPs per step, so the
+share of the peak a step reaches (MFU) is reported too.
 
-    python benchmarks/speed.py                # both presets, ~2 minutes on 2 CPU cores
-    python benchmarks/speed.py --blocks 3 --steps 50
+Whole process (`--whole N`): `ganforge train --preset seed-mlp-mnist --steps N` (with its
+defaults: diagnostics, previews, checkpoints, logs) against `benchmarks/plain_mlp.py --steps N`,
+alternating runs, wall time from launch to exit.
+
+Prints min / median / max, threads and machine, and writes docs/speed.md.
+
+    python benchmarks/speed.py                          # both presets + 6,000-step whole runs
+    python benchmarks/speed.py --blocks 3 --steps 50 --whole 0
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from ganforge.nets.activations import Tanh
 from ganforge.presets import preset_config
-from ganforge.training.trainer import Trainer, make_optimizer
+from ganforge.training.trainer import Trainer
 
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def stock(net: nn.Module) -> nn.Module:
+    """A copy of `net` built from stock torch.nn parts in the default memory layout."""
+    net = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    for mod in list(net.modules()):
+        for name, child in mod.named_children():
+            if isinstance(child, Tanh):
+                setattr(mod, name, nn.Tanh())
+    return net
 
 
 class PlainLoop:
-    """The tutorial GAN loop on the same nets/data as a trainer (copies, so both start equal)."""
+    """The tutorial GAN loop on copies of a trainer's nets and data (so both start equal)."""
 
     def __init__(self, trainer: Trainer) -> None:
-        import copy
-
         cfg = trainer.cfg
-        self.g = copy.deepcopy(trainer.nets["G"])
-        self.d = copy.deepcopy(trainer.nets["D"])
-        self.opt_g = make_optimizer(self.g.parameters(), cfg.g_opt)
-        self.opt_d = make_optimizer(self.d.parameters(), cfg.d_opt)
+        self.g, self.d = stock(trainer.nets["G"]), stock(trainer.nets["D"])
+
+        def adam(net, o):
+            return torch.optim.Adam(net.parameters(), lr=o.lr, betas=(o.beta1, o.beta2), fused=True)
+
+        self.opt_g, self.opt_d = adam(self.g, cfg.g_opt), adam(self.d, cfg.d_opt)
         self.data, self.B, self.zd = trainer.shard, cfg.train.batch_size, cfg.model.z_dim
         self.uniform = cfg.model.z_dist == "uniform"
         self.device = trainer.device
@@ -73,6 +97,31 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def flops_per_step(fn) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def matmul_peak(device: torch.device, n: int = 1024) -> float:
+    """FLOP/s of an n^3 matmul on this thread count (median of 5)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    times = []
+    for _ in range(5):
+        _sync(device)
+        t0 = time.perf_counter()
+        a @ b
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times)
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
 def bench(preset: str, *, blocks: int, steps: int, data_dir: Path) -> dict:
     cfg = preset_config(preset, {"data.data_dir": str(data_dir), "train.diagnose": False,
                                  "train.steps": blocks * steps})
@@ -81,8 +130,10 @@ def bench(preset: str, *, blocks: int, steps: int, data_dir: Path) -> dict:
     for _ in range(5):  # warm up both
         trainer.train_step()
         plain.step()
-    t_ours, t_plain = [], []
+    flops = {"ours": flops_per_step(trainer.train_step), "plain": flops_per_step(plain.step)}
+    t_ours, t_plain, peaks = [], [], []
     for _ in range(blocks):
+        peaks.append(matmul_peak(trainer.device))
         _sync(trainer.device)
         t0 = time.perf_counter()
         for _ in range(steps):
@@ -95,51 +146,102 @@ def bench(preset: str, *, blocks: int, steps: int, data_dir: Path) -> dict:
             plain.step()
         _sync(trainer.device)
         t_plain.append(steps / (time.perf_counter() - t0))
+    ratios = [a / b for a, b in zip(t_ours, t_plain)]  # per block pair: noise hits both alike
+    peak = statistics.median(peaks)
     ours, base = statistics.median(t_ours), statistics.median(t_plain)
-    return {"preset": preset, "ours": ours, "plain": base, "ratio": ours / base,
-            "batch": cfg.train.batch_size}
+    return {
+        "preset": preset, "batch": cfg.train.batch_size, "ours": spread(t_ours),
+        "plain": spread(t_plain), "ratio": spread(ratios), "flops": flops, "peak": peak,
+        "mfu_ours": flops["ours"] * ours / peak, "mfu_plain": flops["plain"] * base / peak,
+        "images_s": ours * cfg.train.batch_size, "threads": torch.get_num_threads(),
+    }
+
+
+def whole(steps: int, runs: int, data_dir: Path) -> dict:
+    """Wall seconds of whole processes, alternating ganforge's CLI and the plain script."""
+    cmds = {
+        "ganforge": [sys.executable, "-m", "ganforge", "train", "--preset", "seed-mlp-mnist",
+                     "--steps", str(steps), "--data-dir", str(data_dir), "--out", "/tmp/speed-whole"],
+        "plain": [sys.executable, str(ROOT / "benchmarks" / "plain_mlp.py"), "--steps", str(steps),
+                  "--data-dir", str(data_dir)],
+    }
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    header = ""
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            subprocess.run(["rm", "-rf", "/tmp/speed-whole"], check=True)
+            t0 = time.perf_counter()
+            out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            times[name].append(time.perf_counter() - t0)
+            if out.returncode != 0:
+                raise SystemExit(f"{name} failed: {out.stderr[-2000:]}")
+            if name == "ganforge":
+                header = next((ln for ln in out.stdout.splitlines() if "thread" in ln), header)
+    ratios = [a / b for a, b in zip(times["ganforge"], times["plain"])]
+    return {"steps": steps, "ganforge": spread(times["ganforge"]), "plain": spread(times["plain"]),
+            "ratio": spread(ratios), "header": header}
+
+
+def fmt(t: tuple[float, float, float], p: int = 1) -> str:
+    return f"{t[1]:.{p}f} ({t[0]:.{p}f}-{t[2]:.{p}f})"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--blocks", type=int, default=7)
-    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--blocks", type=int, default=9)
+    ap.add_argument("--steps", type=int, default=100, help="MLP steps per block (DCGAN: a fifth)")
+    ap.add_argument("--whole", type=int, default=6000, help="steps of the whole-process runs (0: skip)")
+    ap.add_argument("--runs", type=int, default=3, help="whole-process runs per side")
     ap.add_argument("--data-dir", type=Path, default=MNIST)
     ap.add_argument("--presets", default="seed-mlp-mnist,dcgan-mnist")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "speed.md")
     args = ap.parse_args()
     rows = []
     for preset in args.presets.split(","):
         steps = args.steps if "mlp" in preset else max(10, args.steps // 5)
         r = bench(preset, blocks=args.blocks, steps=steps, data_dir=args.data_dir)
         rows.append(r)
-        print(f"{r['preset']:<16} ganforge {r['ours']:8.1f} steps/s   plain loop {r['plain']:8.1f} "
-              f"steps/s   ratio {r['ratio']:.2f}")
-    env = (f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-           f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
+        print(f"{preset:<16} ganforge {fmt(r['ours'])} steps/s, plain {fmt(r['plain'])}, ratio "
+              f"{fmt(r['ratio'], 2)}; MFU {r['mfu_ours']:.0%} vs {r['mfu_plain']:.0%} of "
+              f"{r['peak'] / 1e9:.1f} GFLOP/s", flush=True)
+    w = whole(args.whole, args.runs, args.data_dir) if args.whole else None
+    if w:
+        print(f"whole process, {w['steps']} steps: ganforge {fmt(w['ganforge'])} s, plain "
+              f"{fmt(w['plain'])} s, ratio {fmt(w['ratio'], 2)}")
+    env = (f"torch {torch.__version__}, {rows[0]['threads']} thread(s) in-process, "
+           f"{platform.processor() or platform.machine()}, {torch.device('cuda' if torch.cuda.is_available() else 'cpu')}, "
+           f"Python {platform.python_version()}")
+    cmd = "python benchmarks/speed.py " + " ".join(sys.argv[1:])
     lines = [
         "# Speed: the trainer against a plain PyTorch loop",
         "",
-        (
-            "Produced by `python benchmarks/speed.py` (median over alternating blocks of steps, same "
-            "nets, data, losses, optimizers and forward passes on both sides; see the script's "
-            "docstring). Ratio > 1 means ganforge is faster."
-        ),
+        (f"Produced by `{cmd.strip()}` (see the script's docstring). Values are median (min-max) over "
+        "alternating blocks; ratio > 1 means ganforge is faster, and is taken per pair of "
+        "neighbouring blocks."),
         "",
         f"Environment: {env}.",
         "",
-        "| preset | batch | ganforge steps/s | plain loop steps/s | ratio |",
-        "|---|---|---|---|---|",
-        *[f"| {r['preset']} | {r['batch']} | {r['ours']:.1f} | {r['plain']:.1f} | {r['ratio']:.2f} |"
-          for r in rows],
+        ("| preset | batch | ganforge steps/s | plain loop steps/s | ratio | MFLOP/step ours / plain "
+        "| MFU ours / plain | images/s |"),
+        "|---|---|---|---|---|---|---|---|",
+        *[f"| {r['preset']} | {r['batch']} | {fmt(r['ours'])} | {fmt(r['plain'])} | "
+          f"{fmt(r['ratio'], 2)} | {r['flops']['ours'] / 1e6:.0f} / {r['flops']['plain'] / 1e6:.0f} | "
+          f"{r['mfu_ours']:.0%} / {r['mfu_plain']:.0%} of {r['peak'] / 1e9:.1f} GFLOP/s | "
+          f"{r['images_s']:.0f} |" for r in rows],
         "",
-        (
-            "Why ganforge can be faster than the tutorial loop: in the D phase the fakes are drawn "
-            "under `no_grad` (no graph through G is built), and in the G phase D's parameters have "
-            "`requires_grad=False`, so their weight gradients are never computed; the loss terms stay "
-            "on the device until a tick."
-        ),
     ]
+    if w:
+        lines += [
+            (f"Whole process, {w['steps']} steps of seed-mlp-mnist, {args.runs} alternating runs each "
+            "(launch to exit, imports included):"),
+            "",
+            "| ganforge train (s) | plain script (s) | ratio ganforge / plain |",
+            "|---|---|---|",
+            f"| {fmt(w['ganforge'])} | {fmt(w['plain'])} | {fmt(w['ratio'], 2)} |",
+            "",
+            f"ganforge's run header: `{w['header'].strip()}`",
+            "",
+        ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")

@@ -14,8 +14,8 @@ from ganforge.errors import CheckpointError
 from ganforge.presets import preset_config
 from ganforge.runner import make_trainer, resume_trainer
 from ganforge.training.checkpoint import find_checkpoint, load_state
-from ganforge.training.stats import read_jsonl
 from ganforge.training.optim import lr_factor
+from ganforge.training.stats import read_jsonl
 from ganforge.training.trainer import Trainer
 
 from .conftest import TINY

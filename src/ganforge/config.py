@@ -105,7 +105,7 @@ class TrainConfig:
     d_steps: int = 1  # discriminator updates per generator update
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = False  # bfloat16 autocast on CUDA
+    amp: str = "off"  # off | bf16 | fp16 (with a loss scaler): autocast on the training device
     ema: float = 0.0  # EMA decay of G's weights; 0 disables
     lr_schedule: str = "constant"  # constant | linear | cosine: every network's lr over the run
     lr_final: float = 0.0  # lr at the last step as a fraction of the initial lr (schedules only)
@@ -167,6 +167,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "data.split": ("train", "test", "all"),
     "train.lr_schedule": ("constant", "linear", "cosine"),
     "train.on_divergence": ("stop", "rollback"),
+    "train.amp": ("off", "bf16", "fp16"),
 }
 
 
@@ -270,7 +271,15 @@ def from_dict(d: dict[str, Any]) -> Config:
             flat.update({f"{k}.{kk}": vv for kk, vv in v.items()})
         else:
             flat[k] = v
-    return apply_overrides(Config(), flat)
+    return apply_overrides(Config(), upgrade_flat(flat))
+
+
+def upgrade_flat(flat: dict[str, Any]) -> dict[str, Any]:
+    """Dotted keys of an older run's config in today's terms: train.amp was a boolean (true:
+    bf16 autocast on CUDA)."""
+    if isinstance(flat.get("train.amp"), bool):
+        flat = {**flat, "train.amp": "bf16" if flat["train.amp"] else "off"}
+    return flat
 
 
 def validate(cfg: Config) -> None:
@@ -312,6 +321,9 @@ def validate(cfg: Config) -> None:
                           f"{t.saturation_ticks}: both must be positive")
     if not 0.0 <= t.ema < 1.0:
         raise ConfigError(f"train.ema: must be in [0, 1), got {t.ema}")
+    if t.amp == "fp16" and "extra-adam" in (cfg.g_opt.name, cfg.d_opt.name):
+        raise ConfigError("train.amp=fp16: extra-adam's look-ahead step reads unscaled gradients; "
+                          "use train.amp=bf16 (no loss scaler) or another optimizer")
     if not 0.0 <= lo.label_smoothing < 1.0:
         raise ConfigError(f"loss.label_smoothing: must be in [0, 1), got {lo.label_smoothing}")
     if lo.r1_gamma < 0:

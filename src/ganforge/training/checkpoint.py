@@ -190,8 +190,10 @@ def newest_good_state(run_dir: str | Path) -> tuple[Path, dict] | None:
 
 
 def _flat_config(d: dict) -> dict:
-    return {f"{k}.{kk}" if isinstance(v, dict) else k: vv
-            for k, v in d.items() for kk, vv in (v.items() if isinstance(v, dict) else [(k, v)])}
+    from ganforge.config import upgrade_flat
+
+    return upgrade_flat({f"{k}.{kk}" if isinstance(v, dict) else k: vv for k, v in d.items()
+                         for kk, vv in (v.items() if isinstance(v, dict) else [(k, v)])})
 
 
 def check_resume_changes(saved: dict, new: dict, source: str) -> list[str]:

@@ -161,8 +161,8 @@ class LeanAdam(torch.optim.Adam):
     moments, a float32 step count on the parameter's device) and calls the same two kernels
     (`_foreach_add_` on the step counts, `_fused_adam_`) in the same order, so the update is
     bit-identical and the state dict is torch's (tests/test_speed_parts.py). Anything unusual (a
-    closure, AMSGrad, maximize, a tensor lr, a missing gradient, parameters on several devices)
-    takes torch's own step.
+    closure, AMSGrad, maximize, a tensor lr, a missing gradient, parameters on several devices,
+    a loss scaler's unscaling) takes torch's own step.
     """
 
     _lists: list | None = None
@@ -189,7 +189,9 @@ class LeanAdam(torch.optim.Adam):
     def step(self, closure=None):
         if closure is None and self._lists is None:
             self._lists = self._group_lists()
-        if closure is not None or not self._lists or any(
+        scaled = getattr(self, "grad_scale", None) is not None or \
+            getattr(self, "found_inf", None) is not None  # set by torch.amp.GradScaler
+        if closure is not None or scaled or not self._lists or any(
             p.grad is None for lists in self._lists for p in lists[0]
         ):
             return super().step(closure)

@@ -31,6 +31,7 @@ def capture_state(self) -> dict:
         "objective": self.objective.state_dict(),
         "callbacks": callback_states(self.callbacks),
         "health": {"rollbacks": self.rollbacks},
+        "scaler": self.scaler.state_dict() if self.scaler is not None else None,
         "rng": rng.capture(streams, self.dist, self.device),
     }
 
@@ -48,6 +49,8 @@ def restore_state(self, state: dict) -> None:
     except (KeyError, RuntimeError, ValueError) as e:
         msg = str(e).splitlines()[0]
         raise CheckpointError(f"checkpoint does not fit this config: {msg}") from None
+    if self.scaler is not None and state.get("scaler"):
+        self.scaler.load_state_dict(state["scaler"])
     self.objective.load_state_dict(state.get("objective", {}))
     load_callback_states(self.callbacks, state.get("callbacks", {}))
     rng.restore(state["rng"], {"data": self.data_gen, "z": self.z_gen}, self.dist)

@@ -27,12 +27,27 @@ import torch
 from ganforge.training import distributed
 from ganforge.training.optim import lr_factor
 
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
 
 def autocast(trainer):
-    """bf16 autocast on CUDA when `train.amp` (no loss scaler needed); nothing elsewhere."""
-    if trainer.cfg.train.amp and trainer.device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """Autocast to `train.amp`'s dtype on the training device; nothing when it is "off".
+
+    bf16 keeps float32's exponent range, so it needs no loss scaler; fp16 does (`make_scaler`).
+    """
+    amp = trainer.cfg.train.amp
+    if amp == "off":
+        return contextlib.nullcontext()
+    return torch.autocast(trainer.device.type, dtype=AMP_DTYPES[amp])
+
+
+def make_scaler(cfg, device: torch.device):
+    """fp16's dynamic loss scaler (saved in checkpoints), or None for the other modes.
+
+    The loss is multiplied by the scale before backward so small fp16 gradients do not flush to
+    zero; each optimizer step unscales them first and is skipped when any is inf/NaN, and the
+    scale halves after such a step and doubles after 2,000 clean ones (torch.amp.GradScaler)."""
+    return torch.amp.GradScaler(device.type) if cfg.train.amp == "fp16" else None
 
 
 def set_lr(trainer) -> None:
@@ -101,8 +116,14 @@ def _update(trainer, ph, inp) -> None:
             trainer.opts[n].extrapolate()
         inp.memo.clear()
         backward(trainer, ph, inp)
+    scaler = trainer.scaler
     for n in ph.trains:
-        trainer.opts[n].step()
+        if scaler is None:
+            trainer.opts[n].step()
+        else:
+            scaler.step(trainer.opts[n])
+    if scaler is not None:
+        scaler.update()
     with torch.no_grad():
         trainer.objective.after_step(ph.name, trainer.nets)
     for k, v in {**out.terms, **out.stats}.items():
@@ -118,7 +139,7 @@ def backward(trainer, ph, inp):
     loss = sum(out.terms.values())
     for n in ph.trains:
         trainer.opts[n].zero_grad(set_to_none=True)
-    loss.backward()
+    (loss if trainer.scaler is None else trainer.scaler.scale(loss)).backward()
     for n in ph.trains:
         distributed.average_gradients(trainer.nets[n], trainer.dist)
     return out

@@ -25,6 +25,7 @@ import torch
 
 from ganforge.config import Config
 from ganforge.data import load_data
+from ganforge.data.device import on_device
 from ganforge.errors import ConfigError
 from ganforge.nets.latent import sample_prior
 from ganforge.objectives import BuildContext, Sources, build_objective
@@ -61,7 +62,8 @@ class Trainer:
         rng.seed_globals(t.seed)
         self.data = load_data(cfg.data)
         self.spec = self.data.spec
-        self.shard = self.data.shard(self.dist.rank, self.dist.world)
+        # on a GPU the whole shard lives on the device, 8-bit images as uint8 (data/device.py)
+        self.shard = on_device(self.data.shard(self.dist.rank, self.dist.world), self.device)
         nets = self.objective.build_nets(BuildContext(cfg, self.data, self.spec, resuming))
         self.nets = {k: placement.place(v, self.device) for k, v in nets.items()}
         for net in self.nets.values():
@@ -86,6 +88,7 @@ class Trainer:
             k: make_optimizer(self.nets[k].parameters(), getattr(cfg, self.objective.optimizers[k]))
             for k in self.trained
         }
+        self.scaler = step.make_scaler(cfg, self.device)  # fp16 only
         self.extragradient = {k for k, o in self.opts.items() if hasattr(o, "extrapolate")}
         self.base_lr = {k: [g["lr"] for g in o.param_groups] for k, o in self.opts.items()}
         self.ema = {}
