@@ -42,10 +42,10 @@ class DeviceDataset(Dataset):
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         idx = torch.randint(len(self.x), (n,), generator=generator).to(self.device, non_blocking=True)
-        x = self.x[idx]
+        x = self.x.index_select(0, idx)
         if self.uint8:
             x = x.float() / 127.5 - 1
-        return Batch(x, None if self.y is None else self.y[idx])
+        return Batch(x, None if self.y is None else self.y.index_select(0, idx))
 
     def shard(self, rank: int, world: int) -> Dataset:
         return DeviceDataset(self.host.shard(rank, world), self.device)
