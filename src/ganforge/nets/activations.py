@@ -16,7 +16,7 @@ from torch import nn
 class _TanhFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        y = torch.sigmoid(x * 2).mul_(2).sub_(1)
+        y = (x * 2).sigmoid_().mul_(2).sub_(1)  # one temporary, updated in place
         ctx.save_for_backward(y)
         return y
 

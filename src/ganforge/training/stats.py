@@ -15,31 +15,30 @@ import torch
 
 
 class StatsAccumulator:
-    """Running means of named scalar tensors, kept on their device until `collect`."""
+    """Means of named scalar tensors since the last `collect`, kept on their device until then.
+
+    `add` only appends the detached tensor (no kernel runs in the hot loop); `collect` stacks
+    each name's values once per tick."""
 
     def __init__(self) -> None:
-        self._sum: dict[str, torch.Tensor] = {}
-        self._n: dict[str, int] = {}
+        self._vals: dict[str, list[torch.Tensor]] = {}
 
     def add(self, name: str, value: torch.Tensor) -> None:
-        v = value.detach().float()
-        if name in self._sum:
-            self._sum[name] += v
-        else:
-            self._sum[name] = v.clone()
-        self._n[name] = self._n.get(name, 0) + 1
+        vals = self._vals.get(name)
+        if vals is None:
+            vals = self._vals[name] = []
+        vals.append(value.detach())
 
     def collect(self, reduce=None) -> dict[str, float]:
         """Means since the last collect, as floats (one host sync); `reduce` averages over ranks."""
-        if not self._sum:
+        if not self._vals:
             return {}
-        names = sorted(self._sum)
-        vec = torch.stack([self._sum[k] / self._n[k] for k in names])
+        names = sorted(self._vals)
+        vec = torch.stack([torch.stack(self._vals[k]).float().mean() for k in names])
         if reduce is not None:
             vec = reduce(vec)
         out = dict(zip(names, vec.cpu().tolist()))
-        self._sum.clear()
-        self._n.clear()
+        self._vals.clear()
         return out
 
 
