@@ -106,6 +106,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: str = "off"  # off | bf16 | fp16 (with a loss scaler): autocast on the training device
+    # the G phase reuses the D phase's z and G(z) (one G forward per step, training/step.py);
+    # false: it draws fresh ones, as before (presets tuned that way keep it)
+    reuse: bool = True
     ema: float = 0.0  # EMA decay of G's weights; 0 disables
     lr_schedule: str = "constant"  # constant | linear | cosine: every network's lr over the run
     lr_final: float = 0.0  # lr at the last step as a fraction of the initial lr (schedules only)

@@ -29,7 +29,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganforge.errors import ConfigError
-from ganforge.training.optim import LeanAdam
 
 
 class FourierRatio(nn.Module):
@@ -63,7 +62,7 @@ def _descend(ratio: FourierRatio, loss_fn: Callable[[], torch.Tensor], *, steps:
     """`steps` Adam steps on loss_fn(), the lr decayed linearly to 0; returns the losses."""
     if steps <= 0:
         return []
-    opt = LeanAdam(ratio.parameters(), lr, fused=True)  # no torch._dynamo import
+    opt = torch.optim.Adam(ratio.parameters(), lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: 1.0 - i / steps)
     losses = []
     ratio.train()

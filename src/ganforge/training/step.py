@@ -82,16 +82,17 @@ def train_step(trainer) -> None:
     src = trainer.sources
     src.step = trainer.step
     due = [ph for ph in trainer.objective.phases if ph.runs_at(trainer.step)]
+    reuse = trainer.cfg.train.reuse
     kept = {}  # phase name -> its last input, for a later phase that reuses it
     known: dict[str, bool] = {}  # requires_grad flags set during this step
     for ph in due:
         # networks trained by later phases that take this phase's input keep their gradients
         # on during its last update, so what it computes through them can be reused
-        later = {n for p in due if p.reuses == ph.name for n in p.trains}
+        later = {n for p in due if p.reuses == ph.name for n in p.trains} if reuse else set()
         for r in range(ph.repeat):
             last = r == ph.repeat - 1
             _grad_on(trainer, set(ph.trains) | later if last else ph.trains, known)
-            inp = kept.pop(ph.reuses, None) if ph.reuses and r == 0 else None
+            inp = kept.pop(ph.reuses, None) if reuse and ph.reuses and r == 0 else None
             if inp is None:
                 inp = trainer.objective.draw(ph, trainer.nets, src)
             _update(trainer, ph, inp)

@@ -74,6 +74,10 @@ class Trainer:
         self.threads_note = f"{self.threads} thread{'s' * (self.threads > 1)} ({why})"
         torch.set_num_threads(self.threads)
         self.objective.check_phases()
+        if not t.reuse and not any(ph.reuses for ph in self.objective.phases):
+            raise ConfigError(f"train.reuse=false: no phase of loss.objective={cfg.loss.objective} "
+                              "reuses another's input here (train.d_steps > 1 draws fresh ones); "
+                              "drop it")
         self.trained = self.objective.trained()
         missing = [n for n in self.trained if n not in self.objective.optimizers]
         if missing:
