@@ -26,8 +26,10 @@ def test_seed_mlp_mnist_is_the_articles_recipe():
 
 
 def test_overrides_are_typed():
-    cfg = apply_overrides(Config(), parse_set_args(["train.steps=12", "g_opt.lr=1e-3", "train.amp=true"]))
-    assert cfg.train.steps == 12 and cfg.g_opt.lr == 1e-3 and cfg.train.amp is True
+    cfg = apply_overrides(Config(), parse_set_args(["train.steps=12", "g_opt.lr=1e-3", "train.reuse=false",
+                                                    "train.amp=fp16"]))
+    assert cfg.train.steps == 12 and cfg.g_opt.lr == 1e-3 and cfg.train.reuse is False
+    assert cfg.train.amp == "fp16"
     assert apply_overrides(Config(), {"data.data_dir": "none"}).data.data_dir is None
 
 
@@ -37,7 +39,8 @@ def test_overrides_are_typed():
         ("train.stepz", "3", "allowed: "),
         ("train.steps", "many", "expected int"),
         ("train.steps", "2.5", "expected int"),
-        ("train.amp", "maybe", "expected bool"),
+        ("train.reuse", "maybe", "expected bool"),
+        ("train.amp", "true", "choose from off, bf16, fp16"),
         ("model.arch", "resnet", "choose from mlp, dcgan"),
         ("train.steps", "0", "must be positive"),
         ("train.ema", "1.5", "must be in [0, 1)"),
