@@ -5,7 +5,8 @@ One step, for each phase the objective declares (the classic pair, by default):
   # phase G, D frozen:   minimise the G loss through D           (`trains` = ("G",))
 The objective builds the networks, draws each update's inputs from the trainer's random streams
 and returns named terms; the trainer sums them, back-propagates, averages gradients across
-ranks, and steps the optimizers of the networks the phase trains. It knows no GAN variant:
+ranks, and steps the optimizers of the networks the phase trains (the phase loop itself, with
+its reuse of G(z) across phases, is training/step.py). It knows no GAN variant:
 anything variant-specific is the objective's (objectives/base.py) or a callback's
 (training/callbacks.py).
 
