@@ -88,7 +88,7 @@ def test_reuses_must_name_an_earlier_phase_and_run_once():
 
 def test_reuse_false_draws_fresh_inputs_for_g_and_is_refused_where_it_does_nothing(tmp_path):
     cfg = _cfg("gan", **{"loss.r1_every": 1, "train.reuse": False})
-    t, calls = _train(cfg, tmp_path / "a", 2)
+    _, calls = _train(cfg, tmp_path / "a", 2)
     assert calls == 2 * 2  # G runs forward in both phases, on two draws of z
     with pytest.raises(ConfigError, match="train.reuse=false"):
         make_trainer(_cfg("wgan-gp", **{"train.reuse": False}), tmp_path / "b", quiet=True)
