@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -169,7 +170,7 @@ def whole(steps: int, runs: int, data_dir: Path) -> dict:
     header = ""
     for _ in range(runs):
         for name, cmd in cmds.items():
-            subprocess.run(["rm", "-rf", "/tmp/speed-whole"], check=True)
+            shutil.rmtree("/tmp/speed-whole", ignore_errors=True)
             t0 = time.perf_counter()
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             times[name].append(time.perf_counter() - t0)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from ganforge import losses
 from ganforge.errors import ConfigError
 from ganforge.nets.heads import AuxClassifier, d_features
-from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput
+from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput, generate, reusing_d
 
 
 def feature_dim(d, shape) -> int:
@@ -41,7 +41,7 @@ class ACGANObjective(Objective):
         if not cfg.model.conditional:
             raise ConfigError("loss.objective=acgan needs model.conditional=true (G takes labels)")
         self.full, self.cfg = cfg, cfg.loss
-        self.phases = (Phase("D", ("D", "A"), repeat=cfg.train.d_steps), Phase("G", ("G",), reuses="D" if cfg.train.d_steps == 1 else None))
+        self.phases = (Phase("D", ("D", "A"), repeat=cfg.train.d_steps), Phase("G", ("G",), reuses=reusing_d(cfg)))
 
     def build_nets(self, ctx):
         from ganforge.nets import build_discriminator, init_weights
@@ -66,7 +66,7 @@ class ACGANObjective(Objective):
         g, d, a = nets["G"], nets["D"], nets["A"]
         w = self.cfg.aux_weight
         if phase == "D":
-            fake = inp.once("fake", lambda: g(inp.z, inp.y_fake)).detach()
+            fake = generate(g, inp).detach()
             # real and fake in separate passes, as for the plain GAN: with batch norm in D a
             # mixed batch would share statistics between them
             cls_real, cls_fake = a(d_features(d, inp.real.x)), a(d_features(d, fake))
@@ -82,7 +82,7 @@ class ACGANObjective(Objective):
             stats = {"D/acc_real": (cls_real.argmax(1) == inp.real.y).float().mean().detach()}
             return PhaseOutput(terms, stats)
         if phase == "G":
-            fake = inp.once("fake", lambda: g(inp.z, inp.y_fake))
+            fake = generate(g, inp)
             cls = a(d_features(d, fake))
             terms = {
                 "G/adv": losses.g_nonsaturating(d(fake)),

@@ -138,6 +138,18 @@ class BuildContext:
     resuming: bool = False
 
 
+def reusing_d(cfg) -> str | None:
+    """`Phase.reuses` for a G phase that follows the D phase: "D" when D updates once per step;
+    with k D-steps (WGAN's n_critic) G draws fresh inputs, as in WGAN's Algorithm 1."""
+    return "D" if cfg.train.d_steps == 1 else None
+
+
+def generate(g, inp: PhaseInput) -> torch.Tensor:
+    """G(inp.z) (with inp.y_fake for a conditional G), computed once per input: the D phase reads
+    it detached, a G phase that reuses the input gets it with its graph."""
+    return inp.once("fake", lambda: cond(g, inp.z, inp.y_fake))
+
+
 def num_classes(net: nn.Module) -> int:
     return int(getattr(net, "num_classes", 0))
 

@@ -13,7 +13,15 @@ from __future__ import annotations
 import torch
 
 from ganforge import losses
-from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput, cond
+from ganforge.objectives.base import (
+    Objective,
+    Phase,
+    PhaseInput,
+    PhaseOutput,
+    cond,
+    generate,
+    reusing_d,
+)
 
 
 class ScoreObjective(Objective):
@@ -26,7 +34,7 @@ class ScoreObjective(Objective):
 
     def __init__(self, cfg) -> None:
         self.cfg = cfg.loss
-        self.phases = (Phase("D", ("D",), repeat=cfg.train.d_steps), Phase("G", ("G",), reuses="D" if cfg.train.d_steps == 1 else None))
+        self.phases = (Phase("D", ("D",), repeat=cfg.train.d_steps), Phase("G", ("G",), reuses=reusing_d(cfg)))
 
     def d_extra(self, d, inp: PhaseInput, fake: torch.Tensor) -> tuple[dict, dict]:
         """Extra D terms and stats (penalties); none by default but R1 when r1_gamma > 0."""
@@ -39,7 +47,7 @@ class ScoreObjective(Objective):
     def compute(self, phase, nets, inp: PhaseInput) -> PhaseOutput:
         g, d = nets["G"], nets["D"]
         if phase == "D":
-            fake = inp.once("fake", lambda: cond(g, inp.z, inp.y_fake)).detach()
+            fake = generate(g, inp).detach()
             s_real = cond(d, inp.real.x, inp.real.y)
             s_fake = cond(d, fake, inp.y_fake)
             l_real, l_fake = self.d_loss(s_real, s_fake)
@@ -49,8 +57,7 @@ class ScoreObjective(Objective):
             return PhaseOutput(terms | extra_terms, stats | extra_stats)
         if phase == "G":
             return PhaseOutput(
-                {"G/adv": self.g_loss(cond(d, inp.once("fake", lambda: cond(g, inp.z, inp.y_fake)),
-                                           inp.y_fake))}
+                {"G/adv": self.g_loss(cond(d, generate(g, inp), inp.y_fake))}
             )
         raise KeyError(phase)
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from ganforge.errors import ConfigError
 from ganforge.nets.autoencoder import AutoencoderD
-from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput
+from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput, generate, reusing_d
 
 
 def pulling_away_term(s: torch.Tensor) -> torch.Tensor:
@@ -53,7 +53,7 @@ class EBGANObjective(Objective):
         if not cfg.loss.margin > 0:
             raise ConfigError(f"loss.margin: must be positive for EBGAN, got {cfg.loss.margin}")
         self.cfg, self.model = cfg.loss, cfg.model
-        self.phases = (Phase("D", ("D",), repeat=cfg.train.d_steps), Phase("G", ("G",), reuses="D" if cfg.train.d_steps == 1 else None))
+        self.phases = (Phase("D", ("D",), repeat=cfg.train.d_steps), Phase("G", ("G",), reuses=reusing_d(cfg)))
 
     def build_nets(self, ctx):
         from ganforge.nets.registry import describe
@@ -67,7 +67,7 @@ class EBGANObjective(Objective):
     def compute(self, phase, nets, inp: PhaseInput) -> PhaseOutput:
         g, d = nets["G"], nets["D"]
         if phase == "D":
-            fake = inp.once("fake", lambda: g(inp.z)).detach()
+            fake = generate(g, inp).detach()
             e_real, e_fake = d(inp.real.x), d(fake)
             terms = {"D/real": e_real.mean(), "D/fake": F.relu(self.cfg.margin - e_fake).mean()}
             stats = {
@@ -76,7 +76,7 @@ class EBGANObjective(Objective):
             }
             return PhaseOutput(terms, stats)
         if phase == "G":
-            fake = inp.once("fake", lambda: g(inp.z))
+            fake = generate(g, inp)
             terms = {"G/adv": d(fake).mean()}
             if self.cfg.pt_weight > 0:
                 terms["G/pt"] = self.cfg.pt_weight * pulling_away_term(d.features(fake))

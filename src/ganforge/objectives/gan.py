@@ -46,7 +46,15 @@ from torch.func import functional_call
 from ganforge import losses
 from ganforge.data.base import Batch
 from ganforge.nets.selfcond import cluster_loss, fit_clusters
-from ganforge.objectives.base import BuildContext, Objective, Phase, PhaseInput, PhaseOutput
+from ganforge.objectives.base import (
+    BuildContext,
+    Objective,
+    Phase,
+    PhaseInput,
+    PhaseOutput,
+    generate,
+    reusing_d,
+)
 from ganforge.objectives.base import cond as _cond
 
 
@@ -84,8 +92,7 @@ class GANObjective(Objective):
             phases.append(Phase("Dreg", ("D",), every=loss_cfg.r1_every))
         # G reads real data only to match features or to unroll D
         g_real = loss_cfg.feature_matching or loss_cfg.unrolled_steps > 0
-        # with one D update per step, G reuses its z and G(z) (training/step.py)
-        phases.append(Phase("G", ("G",), needs_real=g_real, reuses="D" if d_steps == 1 else None))
+        phases.append(Phase("G", ("G",), needs_real=g_real, reuses=reusing_d(cfg)))
         self.phases = tuple(phases)
         self.g_loss = {"saturating": losses.g_saturating, "nonsaturating": losses.g_nonsaturating}[
             loss_cfg.g_loss
@@ -178,7 +185,7 @@ class GANObjective(Objective):
         c = self.cfg
         if phase == "D":
             # D step: maximise log D(x) + log(1 - D(G(z)))
-            fake = inp.once("fake", lambda: _cond(g, inp.z, inp.y_fake)).detach()
+            fake = generate(g, inp).detach()
             real_logits = _cond(d, self._noisy(inp.real.x, inp), inp.real.y)
             fake_logits = _cond(d, self._noisy(fake, inp), inp.y_fake)
             l_real, l_fake = losses.d_bce(
@@ -201,7 +208,7 @@ class GANObjective(Objective):
             return PhaseOutput({"Dreg/r1": 0.5 * c.r1_gamma * c.r1_every * self._r1(d, inp.real)})
         if phase == "G":
             # G step: minimise the G loss through (a look-ahead of) D
-            raw = inp.once("fake", lambda: _cond(g, inp.z, inp.y_fake))
+            raw = generate(g, inp)
             fake = self._noisy(raw, inp)
             terms = {}
             if c.self_cond_weight > 0:  # self-conditioning: each fake in the cluster it was given

@@ -21,7 +21,7 @@ from ganforge import losses
 from ganforge.errors import ConfigError
 from ganforge.nets.heads import InfoGenerator, QHead, d_features
 from ganforge.objectives.acgan import feature_dim
-from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput
+from ganforge.objectives.base import Objective, Phase, PhaseInput, PhaseOutput, reusing_d
 
 
 def info_loss(
@@ -68,7 +68,7 @@ class InfoGANObjective(Objective):
         self.cfg, self.k, self.c, self.z_dist = lo, k, c, m.z_dist
         self.code_scale = lo.info_code_scale
         self.d_hidden = m.d_hidden
-        self.phases = (Phase("D", ("D", "Q"), repeat=cfg.train.d_steps), Phase("G", ("G", "Q"), reuses="D" if cfg.train.d_steps == 1 else None))
+        self.phases = (Phase("D", ("D", "Q"), repeat=cfg.train.d_steps), Phase("G", ("G", "Q"), reuses=reusing_d(cfg)))
 
     def build_nets(self, ctx):
         from ganforge.nets.registry import describe

@@ -24,10 +24,7 @@ class StatsAccumulator:
         self._vals: dict[str, list[torch.Tensor]] = {}
 
     def add(self, name: str, value: torch.Tensor) -> None:
-        vals = self._vals.get(name)
-        if vals is None:
-            vals = self._vals[name] = []
-        vals.append(value.detach())
+        self._vals.setdefault(name, []).append(value.detach())
 
     def collect(self, reduce=None) -> dict[str, float]:
         """Means since the last collect, as floats (one host sync); `reduce` averages over ranks."""

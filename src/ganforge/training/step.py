@@ -64,13 +64,10 @@ def set_lr(trainer) -> None:
 def _grad_on(trainer, names, known: dict) -> None:
     """requires_grad on for the trained networks in `names`, off for the others. `known` holds
     the flags this step has set, so a network already right is not walked again."""
-    params = trainer.__dict__.setdefault("_trained_params", {})
-    for name in trainer.trained:
+    for name, params in trainer.trained_params.items():
         on = name in names
         if known.get(name) is not on:
-            if name not in params:
-                params[name] = list(trainer.nets[name].parameters())
-            for p in params[name]:
+            for p in params:
                 p.requires_grad_(on)
             known[name] = on
 

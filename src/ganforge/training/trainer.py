@@ -89,6 +89,7 @@ class Trainer:
         for name, net in self.nets.items():  # frozen networks never receive gradients
             if name not in self.trained:
                 net.eval().requires_grad_(False)
+        self.trained_params = {k: list(self.nets[k].parameters()) for k in self.trained}
         self.opts = {
             k: make_optimizer(self.nets[k].parameters(), getattr(cfg, self.objective.optimizers[k]))
             for k in self.trained
