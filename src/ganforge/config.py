@@ -33,6 +33,13 @@ class DataConfig:
     download: bool = True
     seq_len: int | None = None  # synthetic sequence datasets: time steps per sequence
     n_samples: int | None = None  # synthetic sequence datasets: number of sequences
+    # image-to-image data (data/pairs.py): random crop side (None: whole image), random
+    # horizontal flip (both applied alike to the two sides of a pair), super-resolution factor,
+    # and which side of a pair is the source
+    crop_size: int | None = None
+    flip: bool = False
+    scale: int = 4
+    direction: str = "AtoB"
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "g_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
     "d_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
     "data.split": ("train", "test", "all"),
+    "data.direction": ("AtoB", "BtoA"),
     "train.lr_schedule": ("constant", "linear", "cosine"),
     "train.on_divergence": ("stop", "rollback"),
     "train.amp": ("off", "bf16", "fp16"),

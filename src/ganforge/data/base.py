@@ -19,13 +19,18 @@ class Batch:
     x: images as [N, C, H, W] float32 in [-1, 1], points as [N, D] float32 in data units.
     y: class labels [N] int64, or None when the dataset has none (the trainer swaps in cluster
        labels [N, P] for a self-conditioned model).
+    a: image-to-image data only: the source of each pair, [N, C_a, h, w] in [-1, 1] (domain A,
+       or the low-resolution input of super-resolution); `x` is then the target (domain B, or
+       the high-resolution image). For unpaired data, a[i] and x[i] are unrelated draws.
     """
 
     x: torch.Tensor
     y: torch.Tensor | None = None
+    a: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(self.x.to(device), None if self.y is None else self.y.to(device))
+        return Batch(self.x.to(device), None if self.y is None else self.y.to(device),
+                     None if self.a is None else self.a.to(device))
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ class DataSpec:
     modes: mixture centres [K, D] for synthetic mixtures, else None.
     mode_std: the mixture components' standard deviation, else None.
     identity: a string naming the data exactly (name, split, size, file hash...), used as a cache key.
+    pairing: image-to-image data only: "paired" (a[i] translates to x[i]), "unpaired" (two
+        domains drawn independently) or "superres" (a = x down-scaled); "" otherwise.
+    source_shape: image-to-image data only: one source image's shape (C_a, h, w).
     """
 
     name: str
@@ -47,13 +55,16 @@ class DataSpec:
     modes: torch.Tensor | None = field(default=None, compare=False)
     mode_std: float | None = None
     identity: str = ""
+    pairing: str = ""
+    source_shape: tuple[int, ...] | None = None
 
     def summary(self) -> dict:
         """The part a sampler or plot needs, for checkpoints (JSON values and the modes tensor)."""
         return {
             "name": self.name, "kind": self.kind, "shape": list(self.shape),
             "num_classes": self.num_classes, "modes": self.modes, "mode_std": self.mode_std,
-            "identity": self.identity,
+            "identity": self.identity, "pairing": self.pairing,
+            "source_shape": None if self.source_shape is None else list(self.source_shape),
         }
 
 
