@@ -41,7 +41,7 @@ def test_overrides_are_typed():
         ("train.steps", "2.5", "expected int"),
         ("train.reuse", "maybe", "expected bool"),
         ("train.amp", "true", "choose from off, bf16, fp16"),
-        ("model.arch", "resnet", "choose from mlp, dcgan"),
+        ("model.arch", "vgg", "choose from mlp, dcgan"),
         ("train.steps", "0", "must be positive"),
         ("train.ema", "1.5", "must be in [0, 1)"),
     ],

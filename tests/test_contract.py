@@ -25,10 +25,12 @@ from ganforge.runner import callbacks_for, make_trainer, resume_trainer
 from ganforge.training.checkpoint import find_checkpoint, load_state
 from ganforge.training.trainer import Trainer
 
+from .conftest import SHARED_MNIST as MNIST
 from .conftest import TINY
 
 # one tiny configuration per objective: (preset, overrides); every objective must appear here
 DIGITS = {"model.base_channels": 8, "model.z_dim": 16, "train.batch_size": 16}
+I2I = {"model.base_channels": 8, "model.d_layers": 1, "train.batch_size": 4}
 CASES = {
     "gan": ("ring8", {"loss.r1_every": 2, "train.ema": 0.9}),
     "gan-selfcond": ("digits", {**DIGITS, "model.self_cond": 4, "loss.self_cond_weight": 1.0}),
@@ -41,6 +43,14 @@ CASES = {
     "infogan": ("infogan-digits", DIGITS),
     "ebgan": ("ebgan-digits", DIGITS),
     "two-pairs": ("ring8", {"loss.objective": "two-pairs", "loss.r1_gamma": 0.0, "train.ema": 0.9}),
+    # image-to-image, on the offline protocols (data/bundled.py)
+    "pix2pix": ("pix2pix-edges2mnist", {**I2I, "data.data_dir": str(MNIST), "model.dropout": 0.5,
+                                        "loss.r1_gamma": 0.1, "loss.r1_every": 2, "train.ema": 0.9}),
+    "cyclegan": ("cyclegan-digits2mnist", {**I2I, "data.data_dir": str(MNIST), "model.g_blocks": 1,
+                                           "loss.pool_size": 3, "train.ema": 0.9}),
+    "srgan": ("srgan-photos", {**I2I, "data.crop_size": 16, "data.scale": 2, "model.g_blocks": 1,
+                               "loss.pretrain_steps": 2, "loss.content_layer": "relu1_2",
+                               "loss.r1_gamma": 0.1}),
 }
 
 

@@ -143,9 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ganforge.games import cli as games_cli
     from ganforge.metrics import cli as metrics_cli
     from ganforge.sampling import cli as sampling_cli
-    from ganforge.sampling import traverse
+    from ganforge.sampling import translate, traverse
 
-    for mod in (sampling_cli, games_cli, metrics_cli, report, traverse):
+    for mod in (sampling_cli, games_cli, metrics_cli, report, traverse, translate):
         mod.add_parser(sub)
     return parser
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from ganforge.config_rules import validate
 from ganforge.errors import ConfigError
 
 
@@ -68,6 +68,15 @@ class ModelConfig:
     self_cond: int = 0  # clusters k; 0 disables
     self_cond_parts: str = "image"  # cluster whole images, or each channel on its own
     self_cond_method: str = "kmeans"  # k-means of the pixels' PCA, or spectral (kNN graph)
+    # image-to-image networks (model.arch unet | resnet | srresnet; nets/unet.py, resnet.py,
+    # srgan.py): G's normalisation, residual blocks (ResNet G: 9, SRResNet: 16), U-Net depth
+    # (0: the most halvings the crop size allows, at most 8), U-Net dropout, and the PatchGAN's
+    # layers (3: 70x70 receptive field)
+    g_norm: str = "instance"
+    g_blocks: int = 9
+    unet_depth: int = 0
+    dropout: float = 0.5
+    d_layers: int = 3
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,17 @@ class LossConfig:
     instance_noise: float = 0.0  # std of noise added to D's inputs, annealed to 0
     topk: float = 1.0  # G learns from its best fraction of fakes, annealed to this; 1 disables
     topk_decay: float = 0.95  # the kept fraction is multiplied by this every 100 steps
+    # image-to-image objectives (objectives/translation.py, pix2pix.py, cyclegan.py, srgan.py)
+    adversarial: str = "gan"  # D/G loss on the image-to-image D's logits: gan | lsgan | hinge
+    adv_weight: float = 1.0  # weight of G's adversarial term (SRGAN: 1e-3)
+    l1_weight: float = 100.0  # pix2pix: lambda of the L1 term (Isola et al. 2017)
+    cycle_weight: float = 10.0  # CycleGAN: lambda of the cycle terms (Zhu et al. 2017)
+    identity_weight: float = 0.5  # CycleGAN: identity terms' weight, as a fraction of lambda
+    pool_size: int = 50  # CycleGAN: history of generated images D also sees; 0 disables
+    content: str = "mse"  # SRGAN content loss: mse (pixels) | vgg19 | vgg19-random
+    content_layer: str = "relu5_4"  # SRGAN: VGG19 layer of the content loss (VGG54)
+    feature_file: str | None = None  # SRGAN: the VGG19 weights file (content=vgg19)
+    pretrain_steps: int = 0  # SRGAN: G alone on pixel MSE for these steps (SRResNet) first
 
 
 @dataclass(frozen=True)
@@ -167,7 +187,10 @@ class Config:
 CHOICES: dict[str, tuple[str, ...]] = {
     "model.d_cond": ("projection", "concat"),
     "model.z_dist": ("uniform", "normal", "mixture"),
-    "model.d_norm": ("batch", "none"),
+    "model.d_norm": ("batch", "none", "instance"),
+    "model.g_norm": ("instance", "batch", "none"),
+    "loss.adversarial": ("gan", "lsgan", "hinge"),
+    "loss.content": ("mse", "vgg19", "vgg19-random"),
     "model.self_cond_parts": ("image", "channels"),
     "model.self_cond_method": ("kmeans", "spectral"),
     "model.init": ("default", "dcgan"),
@@ -291,99 +314,3 @@ def upgrade_flat(flat: dict[str, Any]) -> dict[str, Any]:
     if isinstance(flat.get("train.amp"), bool):
         flat = {**flat, "train.amp": "bf16" if flat["train.amp"] else "off"}
     return flat
-
-
-def validate(cfg: Config) -> None:
-    """Range checks that types alone cannot express."""
-    t, m, lo = cfg.train, cfg.model, cfg.loss
-    positive = {
-        "train.steps": t.steps, "train.batch_size": t.batch_size, "train.d_steps": t.d_steps,
-        "train.tick": t.tick, "train.sample_every": t.sample_every,
-        "train.checkpoint_every": t.checkpoint_every, "train.keep_checkpoints": t.keep_checkpoints,
-        "train.grid_size": t.grid_size, "model.z_dim": m.z_dim, "model.g_hidden": m.g_hidden,
-        "model.d_hidden": m.d_hidden, "model.g_depth": m.g_depth, "model.d_depth": m.d_depth,
-        "model.base_channels": m.base_channels, "loss.r1_every": lo.r1_every,
-        "model.pack": m.pack, "train.eval_n": t.eval_n,
-    }
-    for key, v in positive.items():
-        if v <= 0:
-            raise ConfigError(f"{key}: must be positive, got {v}")
-    for sec in ("g_opt", "d_opt"):
-        o = getattr(cfg, sec)
-        if not (0 < o.lr < float("inf")):
-            raise ConfigError(f"{sec}.lr: must be positive and finite, got {o.lr}")
-        for name in ("beta1", "beta2"):
-            if not 0.0 <= getattr(o, name) < 1.0:
-                raise ConfigError(f"{sec}.{name}: must be in [0, 1), got {getattr(o, name)}")
-        for name in ("momentum", "weight_decay"):
-            if not 0.0 <= getattr(o, name) < float("inf"):
-                raise ConfigError(f"{sec}.{name}: must be >= 0 and finite, got {getattr(o, name)}")
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", t.device):
-        raise ConfigError(f"train.device: unknown {t.device!r}; choose auto, cpu, cuda or cuda:N")
-    if t.threads < 0:
-        raise ConfigError(f"train.threads: must be >= 0 (0 chooses), got {t.threads}")
-    if t.rollback_tries < 0 or not 0 < t.rollback_lr_factor < 1:
-        raise ConfigError(
-            f"train.rollback_tries={t.rollback_tries}, train.rollback_lr_factor="
-            f"{t.rollback_lr_factor}: need tries >= 0 and a factor in (0, 1)"
-        )
-    if not t.max_loss > 0 or t.saturation_ticks < 1:
-        raise ConfigError(f"train.max_loss={t.max_loss}, train.saturation_ticks="
-                          f"{t.saturation_ticks}: both must be positive")
-    if not 0.0 <= t.ema < 1.0:
-        raise ConfigError(f"train.ema: must be in [0, 1), got {t.ema}")
-    if t.amp == "fp16" and "extra-adam" in (cfg.g_opt.name, cfg.d_opt.name):
-        raise ConfigError("train.amp=fp16: extra-adam's look-ahead step reads unscaled gradients; "
-                          "use train.amp=bf16 (no loss scaler) or another optimizer")
-    if not 0.0 <= lo.label_smoothing < 1.0:
-        raise ConfigError(f"loss.label_smoothing: must be in [0, 1), got {lo.label_smoothing}")
-    if lo.r1_gamma < 0:
-        raise ConfigError(f"loss.r1_gamma: must be >= 0, got {lo.r1_gamma}")
-    if not 0.0 <= t.lr_final <= 1.0:
-        raise ConfigError(f"train.lr_final: must be in [0, 1], got {t.lr_final}")
-    if lo.gan_gp < 0:
-        raise ConfigError(f"loss.gan_gp: must be >= 0, got {lo.gan_gp}")
-    if not 0.0 < lo.topk <= 1.0 or not 0.0 < lo.topk_decay <= 1.0:
-        raise ConfigError(
-            f"loss.topk={lo.topk}, loss.topk_decay={lo.topk_decay}: both must be in (0, 1]"
-        )
-    if lo.topk < 1.0 and (
-        lo.objective != "gan" or lo.feature_matching or lo.unrolled_steps > 0
-    ):
-        raise ConfigError(
-            "loss.topk < 1 applies to the classic GAN's G/adv: it needs loss.objective=gan, "
-            "without feature matching or unrolling"
-        )
-    if m.z_dist == "mixture" and m.z_components < 2:
-        raise ConfigError(
-            f"model.z_components: the mixture prior needs at least 2 components, got {m.z_components}"
-        )
-    if not m.z_component_std > 0:
-        raise ConfigError(f"model.z_component_std: must be positive, got {m.z_component_std}")
-    if m.self_cond:
-        needs = {
-            "2 to 1000 clusters": 2 <= m.self_cond <= 1000,
-            "model.arch=dcgan": m.arch == "dcgan",
-            "an unconditional model (model.conditional=false)": not m.conditional,
-            "a uniform or normal model.z_dist": m.z_dist != "mixture",
-            "loss.objective=gan": lo.objective == "gan",
-            "model.pack=1 with model.self_cond_parts=channels": m.pack == 1
-            or m.self_cond_parts == "image",
-        }
-        for need, ok in needs.items():
-            if not ok:
-                raise ConfigError(f"model.self_cond={m.self_cond}: self-conditioning needs {need}")
-    if m.self_cond_method != "kmeans" and not m.self_cond:
-        raise ConfigError(f"model.self_cond_method={m.self_cond_method}: needs model.self_cond")
-    if lo.self_cond_weight < 0 or (lo.self_cond_weight > 0 and not m.self_cond):
-        raise ConfigError(
-            f"loss.self_cond_weight={lo.self_cond_weight}: must be >= 0, and > 0 needs model.self_cond"
-        )
-    if t.drs_steps < 0:
-        raise ConfigError(f"train.drs_steps: must be >= 0, got {t.drs_steps}")
-    if t.drs_calib_steps < 0:
-        raise ConfigError(f"train.drs_calib_steps: must be >= 0, got {t.drs_calib_steps}")
-    if not t.drs_freq > 0:
-        raise ConfigError(f"train.drs_freq: must be positive, got {t.drs_freq}")
-    if not 0.0 < t.drs_quantile <= 1.0:
-        raise ConfigError(f"train.drs_quantile: must be in (0, 1], got {t.drs_quantile}")

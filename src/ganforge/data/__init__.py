@@ -2,7 +2,10 @@
 
 Every dataset is a `Dataset` (see base.py) answering `sample(n, generator)`: synthetic mixtures
 (`ring8`, `grid25`), user point files (`points`), and images (`digits`, `mnist`, `fashion-mnist`,
-`cifar10`, `folder`) as [N, C, H, W] float32 in [-1, 1]. Options a dataset does not use are ignored.
+`cifar10`, `folder`) as [N, C, H, W] float32 in [-1, 1], and image-to-image data whose batches
+also carry the source images `a` (pairs.py): folders (`paired`, `unpaired`, `superres`), offline
+protocols on bundled data (bundled.py) and the standard downloadable sets (translation_sets.py).
+Options a dataset does not use are ignored.
 """
 
 from __future__ import annotations
@@ -10,8 +13,11 @@ from __future__ import annotations
 from ganforge.data.base import Batch, Dataset, DataSpec, TensorDataset
 from ganforge.errors import ConfigError
 
+STANDARD_SETS = ("facades", "maps", "edges2shoes", "cityscapes", "horse2zebra", "apple2orange",
+                 "monet2photo", "div2k", "set5", "set14")
 DATASETS = ("ring8", "grid25", "points", "digits", "mnist", "fashion-mnist", "cifar10", "folder",
-            "sines", "ar1", "sequences", "stacked-mnist")
+            "sines", "ar1", "sequences", "stacked-mnist", "paired", "unpaired", "superres",
+            "edges2mnist", "digits2mnist", "grey2color-photos", "photos-sr", *STANDARD_SETS)
 
 __all__ = [
     "DATASETS", "Batch", "DataSpec", "Dataset", "TensorDataset", "load_data", "load_dataset",
@@ -33,6 +39,10 @@ def load_dataset(
     download: bool = True,
     seq_len: int | None = None,
     n_samples: int | None = None,
+    crop_size: int | None = None,
+    flip: bool = False,
+    scale: int = 4,
+    direction: str = "AtoB",
 ) -> Dataset:
     """Build the dataset `name` (one of DATASETS).
 
@@ -40,8 +50,15 @@ def load_dataset(
     points (data_file); digits (split, image_size); mnist / fashion-mnist / cifar10 (data_dir,
     split, image_size, download); folder (data_dir, image_size, channels). split is one of
     "train", "test", "all"; sines / ar1 (seq_len, n_samples); sequences (data_file: .npy N x T x F
-    or long-format .csv). Raises ConfigError for an unknown name or bad option value, DataError
-    for missing or malformed data.
+    or long-format .csv). Image-to-image data (crop_size None: whole images, or the protocol's
+    default crop; flip: random mirror of both sides alike; direction "AtoB" or "BtoA"):
+    paired / unpaired (data_dir, split, image_size, crop_size, flip, direction, channels);
+    superres (data_dir, scale, crop_size [96], flip, channels); edges2mnist / digits2mnist
+    (data_dir, split, crop_size, flip, direction, download); grey2color-photos (split,
+    image_size, crop_size [64], flip, direction); photos-sr (split, image_size, scale,
+    crop_size [96], flip); the standard sets (data_dir or the cache, split, download, and the
+    options of their loader). Raises ConfigError for an unknown name or bad option value,
+    DataError for missing or malformed data.
     """
     # Imports are local so that `import ganforge.data` stays cheap (sklearn, PIL load lazily).
     if name == "ring8":
@@ -90,6 +107,37 @@ def load_dataset(
         from ganforge.data.sequences import load_sequences
 
         return load_sequences(data_file)
+    if name in ("paired", "unpaired", "superres"):
+        from ganforge.data import pair_folders
+
+        if name == "superres":
+            return pair_folders.load_superres(data_dir, scale=scale, flip=flip, channels=channels,
+                                       crop_size=96 if crop_size is None else crop_size)
+        load = pair_folders.load_paired if name == "paired" else pair_folders.load_unpaired
+        return load(data_dir, split=split, image_size=image_size, crop_size=crop_size, flip=flip,
+                    direction=direction, channels=channels)
+    if name in ("edges2mnist", "digits2mnist"):
+        from ganforge.data import bundled
+
+        return getattr(bundled, name)(data_dir=data_dir, split=split, crop_size=crop_size,
+                                      flip=flip, direction=direction, download=download)
+    if name == "grey2color-photos":
+        from ganforge.data.bundled import grey2color_photos
+
+        return grey2color_photos(split=split, flip=flip, direction=direction,
+                                 image_size=image_size,
+                                 crop_size=64 if crop_size is None else crop_size)
+    if name == "photos-sr":
+        from ganforge.data.bundled import photos_sr
+
+        return photos_sr(split=split, scale=scale, flip=flip, image_size=image_size,
+                         crop_size=96 if crop_size is None else crop_size)
+    if name in STANDARD_SETS:
+        from ganforge.data.translation_sets import load_standard
+
+        return load_standard(name, root=data_dir, split=split, download=download,
+                             image_size=image_size, crop_size=crop_size, flip=flip,
+                             direction=direction, channels=channels, scale=scale)
     raise ConfigError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
 
 
@@ -100,5 +148,6 @@ def load_data(d) -> Dataset:
         d.dataset, data_dir=d.data_dir, data_file=d.data_file, split=d.split,
         image_size=d.image_size, channels=d.channels, n_modes=d.n_modes, radius=d.radius,
         spacing=d.spacing, std=d.std, download=d.download, seq_len=d.seq_len,
-        n_samples=d.n_samples,
+        n_samples=d.n_samples, crop_size=d.crop_size, flip=d.flip, scale=d.scale,
+        direction=d.direction,
     )

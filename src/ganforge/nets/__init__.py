@@ -23,7 +23,9 @@ from ganforge.nets.sequence import (
     GRUGenerator,
 )
 
-ARCHS = ("mlp", "dcgan", "conv1d", "gru")
+# the image-to-image generators (unet, resnet, srresnet) are built by their objectives
+# (objectives/translation.py) through nets/translation.py
+ARCHS = ("mlp", "dcgan", "conv1d", "gru", "unet", "resnet", "srresnet")
 SEQUENCE_ARCHS = ("conv1d", "gru")
 SELFCOND_EMBED = 32  # size of a self-conditioned G's label embedding, fed beside the noise
 

@@ -39,6 +39,8 @@ def rebuild(arch: dict) -> nn.Module:
     """A module from its arch record, weights freshly initialised (load the saved ones next)."""
     import torch
 
+    import ganforge.nets.translation  # noqa: F401  registers the image-to-image kinds
+
     kind = arch.get("kind")
     if kind not in BUILDERS:
         raise CheckpointError(f"unknown network kind {kind!r}; known: {', '.join(BUILDERS)}")

@@ -12,10 +12,13 @@ from ganforge.objectives.base import (
     PhaseOutput,
     Sources,
 )
+from ganforge.objectives.cyclegan import CycleGANObjective
 from ganforge.objectives.divergences import HingeObjective, LSGANObjective
 from ganforge.objectives.ebgan import EBGANObjective
 from ganforge.objectives.gan import GANObjective
 from ganforge.objectives.infogan import InfoGANObjective
+from ganforge.objectives.pix2pix import Pix2PixObjective
+from ganforge.objectives.srgan import SRGANObjective
 from ganforge.objectives.wasserstein import WGANGPObjective, WGANObjective
 
 OBJECTIVES = {
@@ -24,6 +27,8 @@ OBJECTIVES = {
     "wgan": WGANObjective, "wgan-gp": WGANGPObjective, "lsgan": LSGANObjective,
     "hinge": HingeObjective, "acgan": ACGANObjective, "infogan": InfoGANObjective,
     "ebgan": EBGANObjective,
+    # image-to-image (objectives/{pix2pix,cyclegan,srgan}.py on objectives/translation.py)
+    "pix2pix": Pix2PixObjective, "cyclegan": CycleGANObjective, "srgan": SRGANObjective,
 }
 
 

@@ -2,7 +2,7 @@
 
 Presets are data, not code: `ganforge presets` prints them, and `--set` overrides apply on top.
 One module per owner: core.py (the default, the articles' recipe, DCGAN, the 2-D mixtures),
-family.py (the GAN variants), modes.py (the mode-collapse benchmark's settings).
+family.py (the GAN variants), modes.py (the mode-collapse benchmark's settings), translation.py (pix2pix, CycleGAN, SRGAN).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from ganforge.errors import ConfigError
 from ganforge.presets.core import PRESETS as _CORE
 from ganforge.presets.family import PRESETS as _FAMILY
 from ganforge.presets.modes import PRESETS as _MODES
+from ganforge.presets.translation import PRESETS as _TRANSLATION
 
 DEFAULT_PRESET = "digits"
 
@@ -28,7 +29,7 @@ def _merge(*tables: dict) -> dict:
     return out
 
 
-PRESETS: dict[str, tuple[str, dict[str, Any]]] = _merge(_CORE, _FAMILY, _MODES)
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = _merge(_CORE, _FAMILY, _MODES, _TRANSLATION)
 
 
 def preset_config(name: str, overrides: dict[str, Any] | None = None) -> Config:

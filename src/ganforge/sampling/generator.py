@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganforge.config_rules import TRANSLATION
 from ganforge.errors import CheckpointError, GanforgeError
 from ganforge.nets.latent import prior_kwargs, sample_prior
 from ganforge.nets.registry import rebuild
@@ -169,6 +170,10 @@ def load_generator(
     ck = find_checkpoint(path)
     state = upgrade_state(load_state(ck))
     name = net or state.get("sample_net", "G")
+    objective = state.get("config", {}).get("loss", {}).get("objective")
+    if net is None and objective in TRANSLATION:
+        raise CheckpointError(f"{path}: an image-to-image run (loss.objective={objective}) has no "
+                              "noise to sample from; use `ganforge translate`")
     try:
         if name not in state["nets"]:
             raise CheckpointError(

@@ -182,6 +182,15 @@ class LeanAdam(torch.optim.Adam):
 
     def load_state_dict(self, state_dict) -> None:
         _undecorated(Optimizer.load_state_dict)(self, state_dict)
+        # a checkpoint stores tensors contiguous; the fused kernel walks a parameter and its
+        # moments as flat arrays, so moments must share the parameter's layout (channels-last
+        # convolutions, training/placement.py) or each element meets another's moment
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state.get(p, {})
+                for k, v in st.items():
+                    if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                        st[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
         self._lists = None  # the state tensors were replaced
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -18,13 +18,16 @@ POINTS_PER_PREVIEW = 2000
 
 def save_preview(x: torch.Tensor, spec, path: str | Path, *, real: torch.Tensor | None = None,
                  title: str = "") -> Path:
-    """Write samples `x` (images [N, C, H, W] in [-1, 1], points [N, D], sequences [N, T, F])."""
+    """Write samples `x` (images [N, C, H, W] in [-1, 1], points [N, D], sequences [N, T, F]);
+    image-to-image previews come as rows of columns [N, K, C, H, W] (input | output | target)."""
     from ganforge.visuals.images import save_image_grid, save_scatter
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     x = x.detach().float().cpu()
     if spec.kind == "image":
+        if x.dim() == 5:
+            return save_image_grid(x.flatten(0, 1), path, nrow=x.shape[1])
         return save_image_grid(x, path)
     if spec.kind == "sequence":
         from ganforge.visuals.sequences import save_sequence_plot

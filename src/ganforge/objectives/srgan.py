@@ -1,0 +1,97 @@
+"""SRGAN: photo-realistic single-image super-resolution (Ledig et al. 2017).
+
+G (SRResNet) up-scales a low-resolution image by `data.scale`; D tells real high-resolution
+crops from G's. Training has two stages (Sec. 3.2):
+1. SRResNet: for the first `loss.pretrain_steps` steps G alone minimises the pixel MSE
+   E[||G(a) - x||^2] (no D phase runs);
+2. SRGAN: G minimises the perceptual loss l_X + 1e-3 l_Gen (Eq. 3), with the content loss l_X
+   the MSE between feature maps of a fixed network (VGG19's relu5_4, "VGG54", features divided
+   by 12.75 as in the authors' setup, Sec. 3.2) and l_Gen = -log D(G(a)); D trains against it.
+
+`loss.content` picks l_X: "mse" (pixels: SRResNet's loss throughout), "vgg19" (the paper's;
+the weights file `loss.feature_file`, checked against its hash, never trained) or
+"vgg19-random" (the same VGG19 with fixed random weights, seed 0: a feature network ganforge has
+on hand offline; random convolutional features still measure structure, cf. He et al. 2016,
+"A powerful generative model using random weights for the deep image representation"). The run's
+config records which; the benchmark's protocol names it beside every number. The feature
+network belongs to the loss: it is not one of the run's networks and is not checkpointed.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+
+from ganforge.objectives.base import Phase, PhaseInput, PhaseOutput
+from ganforge.objectives.translation import (
+    TranslationObjective,
+    adversarial_d,
+    adversarial_g,
+    make_generator,
+)
+
+VGG_SCALE = 1.0 / 12.75  # the SRGAN authors' rescaling of VGG feature maps
+
+
+class SRGANObjective(TranslationObjective):
+    pairing = ("superres",)
+    options = TranslationObjective.options | {
+        "loss.content", "loss.content_layer", "loss.feature_file", "loss.pretrain_steps"}
+    optimizers: ClassVar[dict[str, str]] = {"G": "g_opt", "D": "d_opt"}
+
+    def __init__(self, cfg) -> None:
+        super().__init__(cfg)
+        start = cfg.loss.pretrain_steps
+        self.phases = (Phase("D", ("D",), start=start), Phase("G", ("G",), reuses="D"),
+                       *(Phase(p.name, p.trains, every=p.every, start=start)
+                         for p in self.r1_phase()))
+        self.features = None  # the content loss's feature network, built on first use
+
+    def make_nets(self, cfg, spec) -> dict:
+        from ganforge.nets.translation import make_net
+
+        return {"G": make_generator(cfg, spec),
+                "D": make_net("srgan-d", channels=spec.shape[0], base=cfg.model.base_channels,
+                              spectral_norm=cfg.model.spectral_norm)}
+
+    def feature_net(self, device):
+        """The fixed network of the content loss (never trained, not checkpointed)."""
+        lo = self.cfg.loss
+        if self.features is None:
+            from ganforge.nets import vgg
+
+            if lo.content == "vgg19":
+                net = vgg.load_vgg19(lo.feature_file, layer=lo.content_layer)
+            else:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(0)
+                    net = vgg.VGG19Features(layer=lo.content_layer)
+            self.features = net.eval().requires_grad_(False)
+        return self.features.to(device)
+
+    def content(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        if self.cfg.loss.content == "mse":
+            return (sr - hr).pow(2).mean()
+        phi = self.feature_net(sr.device)
+        return (VGG_SCALE * (phi(sr) - phi(hr))).pow(2).mean()
+
+    def compute(self, phase: str, nets, inp: PhaseInput) -> PhaseOutput:
+        lr, hr = inp.real.a, inp.real.x
+        g = nets["G"]
+        sr = inp.once("fake", lambda: g(lr))
+        if phase == "D":
+            d = nets["D"]
+            real_l, fake_l = d(hr), d(sr.detach())
+            l_real, l_fake = adversarial_d(self.kind, real_l, fake_l)
+            return PhaseOutput({"D/real": l_real, "D/fake": l_fake},
+                               {"D/logit_real": real_l.detach().mean(),
+                                "D/logit_fake": fake_l.detach().mean()})
+        if phase == "Dreg":
+            return PhaseOutput(self.r1_terms(nets["D"], hr))
+        mse = (sr - hr).pow(2).mean()
+        if inp.step < self.cfg.loss.pretrain_steps:  # stage 1: SRResNet
+            return PhaseOutput({"G/mse": mse})
+        adv = adversarial_g(self.kind, nets["D"](sr))
+        return PhaseOutput({"G/content": self.content(sr, hr),
+                            "G/adv": self.cfg.loss.adv_weight * adv}, {"G/mse": mse.detach()})
