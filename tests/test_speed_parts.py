@@ -121,3 +121,28 @@ def test_device_dataset_draws_bit_identical_batches_from_uint8_levels():
     assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
     assert as_levels(host.x + 1e-3) is None  # not 8-bit data: kept as float32
     assert as_levels(torch.rand(10, 2) * 9) is None
+
+
+def test_lean_adam_resumed_from_a_state_dict_steps_channels_last_weights_exactly():
+    """A checkpoint stores Adam's moments contiguous; loaded beside channels-last weights they
+    must take the weights' layout, or the fused kernel pairs elements with other moments."""
+    torch.manual_seed(0)
+    net = place(nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 3)), torch.device("cpu"))
+    x = torch.randn(2, 3, 8, 8).to(memory_format=torch.channels_last)
+    opt = LeanAdam(net.parameters(), lr=1e-2, fused=True)
+    for _ in range(2):
+        opt.zero_grad()
+        net(x).square().mean().backward()
+        opt.step()
+    saved = {k: v.contiguous() if isinstance(v, torch.Tensor) else v
+             for k, v in copy.deepcopy(opt.state_dict()).items()}
+    saved["state"] = {i: {k: v.contiguous() for k, v in s.items()} for i, s in saved["state"].items()}
+    twin = copy.deepcopy(net)
+    opt2 = LeanAdam(twin.parameters(), lr=1e-2, fused=True)
+    opt2.load_state_dict(saved)
+    for n, o in ((net, opt), (twin, opt2)):
+        o.zero_grad()
+        n(x).square().mean().backward()
+        o.step()
+    for a, b in zip(net.parameters(), twin.parameters()):
+        assert torch.equal(a, b)
