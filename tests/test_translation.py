@@ -239,3 +239,22 @@ def test_options_that_cannot_apply_are_refused():
         preset_config("dcgan-mnist", {"model.dropout": 0.1})
     with pytest.raises(ConfigError, match="feature_file"):
         preset_config("srgan-photos", {"loss.content": "vgg19"})
+
+
+def test_eval_of_a_translation_run_scores_its_held_out_pairs(tmp_path, inversion):
+    make_trainer(_pix2pix_cfg(inversion, **{"train.steps": 30}), tmp_path / "run", quiet=True).fit()
+    r = subprocess.run([sys.executable, "-m", "ganforge", "eval", str(tmp_path / "run"),
+                        "--out", str(tmp_path / "e.json")], capture_output=True, text=True,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    rep = json.loads((tmp_path / "e.json").read_text())
+    a = _test_pairs(inversion)  # the test split: B = -A exactly
+    tr = load_translator(tmp_path / "run")
+    want = float((torch.cat([tr(x[None]) for x in a]) + a).abs().mean())
+    assert rep["scores"]["l1"] == pytest.approx(want, abs=1e-6)
+    assert {"psnr", "ssim"} <= rep["scores"].keys() and rep["protocol"]["split"] == "test"
+    r = subprocess.run([sys.executable, "-m", "ganforge", "eval", str(tmp_path / "run"),
+                        "--metrics", "fd"], capture_output=True, text=True, check=False)
+    assert r.returncode == 2 and "--metrics" in r.stderr

@@ -19,13 +19,15 @@ from pathlib import Path
 
 from ganforge.errors import ConfigError, DataError, GanforgeError
 
+METRICS_DEFAULT = "fd,kid,pr,dc,is,modes"
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help="score a run, a checkpoint, or two sample files")
     p.add_argument("run", nargs="?", help="run folder or checkpoint file")
     p.add_argument("--real", help="real samples: .npy array or image folder (with --fake)")
     p.add_argument("--fake", help="generated samples: .npy array or image folder (with --real)")
-    p.add_argument("--metrics", default="fd,kid,pr,dc,is,modes", help="comma-separated")
+    p.add_argument("--metrics", default=METRICS_DEFAULT, help="comma-separated")
     p.add_argument("--n", type=int, default=None, help="fake samples (default 10000)")
     p.add_argument("--n-real", type=int, default=None, help="real samples (default --n)")
     p.add_argument("--extractor", default="auto", help="auto | inception | classifier | raw")
@@ -179,17 +181,40 @@ def cmd_eval(args) -> int:
     else:
         if not args.run:
             raise ConfigError("eval: give a RUN folder or checkpoint, or --real and --fake")
+        from ganforge.metrics.translation import is_translation_run
         from ganforge.sampling.generator import load_generator
         from ganforge.training.checkpoint import find_checkpoint, load_state
 
         ck = find_checkpoint(args.run)
+        state = load_state(ck)
+        if is_translation_run(state):  # pix2pix / CycleGAN / SRGAN: held-out translations
+            return _eval_translation(args, ck, state)
         g = load_generator(ck, ema=not args.no_ema, device=args.device)
         run_dir = ck.parent.parent if ck.parent.name == "checkpoints" else ck.parent
         default = run_dir / f"eval-step-{g.step:08d}.json"
         out = _report_out(args, default)
-        d = load_state(ck)["config"]["data"]
+        d = state["config"]["data"]
         real = load_dataset_from_config(d, data_dir=args.data_dir, split=args.split)
         report = evaluate(g, real_dataset=real, fake_name=str(ck), **common)
+    print(report.table())
+    print(_save_report(report, out, default, args.force))
+    return 0
+
+
+def _eval_translation(args, ck, state) -> int:
+    """`ganforge eval RUN` for an image-to-image run (metrics/translation.py): the metrics are
+    fixed by the data (l1, psnr, ssim, class_kept, fd, cycle errors), on its test split."""
+    from ganforge.metrics.translation import evaluate_translation
+
+    if args.metrics != METRICS_DEFAULT or args.extractor != "auto" or args.n_real is not None:
+        raise ConfigError("eval of an image-to-image run: --metrics, --extractor and --n-real do "
+                          "not apply (its scores are l1, psnr, ssim, class_kept, fd, cycle errors)")
+    run_dir = ck.parent.parent if ck.parent.name == "checkpoints" else ck.parent
+    default = run_dir / f"eval-step-{int(state['step']):08d}.json"
+    out = _report_out(args, default)
+    report = evaluate_translation(ck, split=args.split or "test", n=args.n or 2000,
+                                  ema=not args.no_ema, device=args.device,
+                                  batch_size=args.batch_size, data_dir=args.data_dir)
     print(report.table())
     print(_save_report(report, out, default, args.force))
     return 0

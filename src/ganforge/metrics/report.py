@@ -105,10 +105,15 @@ class Report:
         lines = [f"{'metric':<{w}}  value", f"{'-' * w}  ---------"]
         lines += [f"{k:<{w}}  {v:.6g}" for k, v in self.scores.items()]
         p = self.protocol
-        lines.append(
-            f"({p['extractor']} features; {p['n_fake']} fake vs {p['n_real']} real of "
-            f"{p['real_identity']}; seed {p['seed']})"
-        )
+        if p.get("kind") == "translation":  # metrics/translation.py
+            lines.append(f"({p['objective']} at step {p['step']}, {p['weights']} weights; "
+                         f"{p['split']} split: {p['n_a']} sources, {p['n_b']} targets of "
+                         f"{p['data']}; PSNR/SSIM on {p['psnr_ssim']})")
+        else:
+            lines.append(
+                f"({p['extractor']} features; {p['n_fake']} fake vs {p['n_real']} real of "
+                f"{p['real_identity']}; seed {p['seed']})"
+            )
         for name, why in self.details.get("skipped", {}).items():
             lines.append(f"skipped {name}: {why}")
         return "\n".join(lines)

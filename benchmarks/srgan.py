@@ -1,0 +1,144 @@
+"""x4 super-resolution of held-out photographs: bicubic, SRResNet and SRGAN side by side, with
+the published numbers beside ours (Ledig et al. 2017, Table 2).
+
+Each seed trains `srgan-photos` once: `loss.pretrain_steps` of pixel MSE (SRResNet; its
+checkpoint at that step is the SRResNet row), then adversarial steps with the content loss
+(offline: VGG19 relu2_2 features with fixed random weights, "vgg19-random"; the paper's VGG54
+needs the ImageNet weights file) + 1e-3 x the adversarial loss (the SRGAN row). Training
+crops come from the 7 training photographs of the bundled-photos protocol (data/bundled.py).
+Scores on the 4 held-out photographs (chelsea, coffee, flower, grace_hopper), whole, each cut
+to a multiple of 4 and down-scaled x4 (bicubic with antialiasing, 8-bit, data/pairs.py): PSNR
+and SSIM on the Y channel (ITU-R BT.601), 4 border pixels cropped, as the SR papers report
+(metrics/restoration.py). Mean over the photos per run; mean ± sd over seeds.
+
+    python benchmarks/srgan.py                 # 3 seeds, 2 workers: about 30 minutes here
+    python benchmarks/srgan.py --seeds 1 --pretrain 200 --adversarial 20 --work /tmp/sr
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from translation_common import (
+    ROOT,
+    command_line,
+    machine_note,
+    markdown_table,
+    mean_sd,
+    train_all,
+    write_doc,
+)
+
+from ganforge.data.bundled import photo_list
+from ganforge.data.pairs import downscale
+from ganforge.metrics.restoration import psnr, ssim
+from ganforge.sampling.translate import load_translator
+from ganforge.visuals.images import save_image_grid
+
+SCALE = 4
+PUBLISHED = [  # Ledig et al. 2017, Table 2 (x4; PSNR dB / SSIM on Y, MATLAB bicubic inputs)
+    ["bicubic", "28.43 / 0.8211", "25.99 / 0.7486"],
+    ["SRResNet", "32.05 / 0.9019", "28.49 / 0.8184"],
+    ["SRGAN", "29.40 / 0.8472", "26.02 / 0.7397"],
+]
+
+
+def held_out() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """(name, HR [1, 3, H, W], LR [1, 3, H/4, W/4]) in [-1, 1] for each held-out photo."""
+    out = []
+    for name, arr in photo_list("test"):
+        h, w = (s - s % SCALE for s in arr.shape[:2])
+        hr = torch.from_numpy(arr[:h, :w].copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
+        out.append((name, hr, downscale(hr, SCALE)))
+    return out
+
+
+def scores(sr: torch.Tensor, hr: torch.Tensor) -> tuple[float, float]:
+    return (float(psnr(sr, hr, border=SCALE).mean()), float(ssim(sr, hr, border=SCALE).mean()))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--pretrain", type=int, default=None, help="SRResNet steps (preset's)")
+    p.add_argument("--adversarial", type=int, default=None, help="SRGAN steps after them")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--work", default="/tmp/ganforge-bench-srgan", help="run folders")
+    a = p.parse_args()
+    from ganforge.presets import preset_config
+
+    cfg = preset_config("srgan-photos")
+    pre = a.pretrain or cfg.loss.pretrain_steps
+    adv = a.adversarial if a.adversarial is not None else cfg.train.steps - cfg.loss.pretrain_steps
+    ov = {"loss.pretrain_steps": pre, "train.steps": pre + adv, "train.checkpoint_every": pre,
+          "train.keep_checkpoints": 3}
+    work = Path(a.work)
+    jobs = [("srgan-photos", work / f"seed{s}", {**ov, "train.seed": s}) for s in range(a.seeds)]
+    secs = train_all(jobs, a.workers)
+
+    photos = held_out()
+    bic = [F.interpolate(lr, scale_factor=SCALE, mode="bicubic", align_corners=False).clamp(-1, 1)
+           for _, _, lr in photos]
+    bic_s = [scores(b, hr) for b, (_, hr, _) in zip(bic, photos)]
+    res = {"SRResNet": [], "SRGAN": []}
+    shown = {}
+    for _, out, _ in jobs:
+        for name, ck in (("SRResNet", out / "checkpoints" / f"step-{pre:08d}.safetensors"),
+                         ("SRGAN", out)):
+            tr = load_translator(ck)
+            per = []
+            for i, (_, hr, lr) in enumerate(photos):
+                sr = tr(lr)
+                per.append(scores(sr, hr))
+                if i == 0 and out == jobs[0][1]:
+                    shown[name] = sr
+            res[name].append(tuple(sum(v) / len(v) for v in zip(*per)))
+    rows = [["bicubic", f"{sum(s[0] for s in bic_s) / len(bic_s):.2f}",
+             f"{sum(s[1] for s in bic_s) / len(bic_s):.4f}"]]
+    for name, vals in res.items():
+        rows.append([name, mean_sd([v[0] for v in vals], 2), mean_sd([v[1] for v in vals], 4)])
+    per_photo = [[n, f"{s[0]:.2f} / {s[1]:.4f}"] for (n, _, _), s in zip(photos, bic_s)]
+
+    _, hr0, lr0 = photos[0]
+    box = (slice(None), slice(None), slice(96, 224), slice(160, 288))  # a 128x128 HR window
+    up = F.interpolate(lr0, scale_factor=SCALE, mode="nearest")
+    pics = torch.cat([t[box] for t in (up, bic[0], shown["SRResNet"], shown["SRGAN"], hr0)])
+    save_image_grid(pics, ROOT / "docs" / "img" / "srgan-photos.png", nrow=len(pics))
+    cpu = sum(secs) / len(secs) / 60
+    text = f"""# Super-resolution x4: bicubic, SRResNet and SRGAN on held-out photographs
+
+Made by `{command_line()}` ({machine_note()}). {a.seeds} seed(s), mean ± sd over seeds; each
+run: {pre} SRResNet steps (pixel MSE), then {adv} SRGAN steps (VGG19 relu2_2 features with fixed
+random weights as the content loss, + 1e-3 adversarial), batch 16 of 64x64 crops,
+{cpu:.1f} CPU-minutes per run. PSNR (dB) and SSIM on Y, 4-pixel border cropped.
+
+## Ours: the 4 held-out bundled photographs (chelsea, coffee, flower, grace_hopper)
+
+{markdown_table(["method", "PSNR (dB)", "SSIM"], rows)}
+
+Bicubic per photo (PSNR / SSIM): {"; ".join(" ".join(r) for r in per_photo)}.
+Target: SRResNet above bicubic PSNR.
+
+## Published (Ledig et al. 2017, Table 2; Set5 / Set14, 1e6 SRResNet + 1e5 SRGAN updates on ImageNet)
+
+{markdown_table(["method", "Set5 PSNR / SSIM", "Set14 PSNR / SSIM"], PUBLISHED)}
+
+A different test set and a budget about 500x smaller: compare the order of the rows, not the
+values. The paper's pattern is SRResNet best in PSNR/SSIM and SRGAN lower in both (it trades
+pixel fidelity for texture, which its MOS test rewards); bicubic below SRResNet.
+
+![LR | bicubic | SRResNet | SRGAN | HR](img/srgan-photos.png)
+
+Columns: the low-resolution input (nearest) | bicubic | SRResNet | SRGAN | the photo
+(a 128x128 window of chelsea, seed 0).
+"""
+    write_doc("srgan.md", text)
+    print(markdown_table(["method", "PSNR", "SSIM"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
