@@ -37,3 +37,27 @@ def test_torchrun_two_processes_train_and_resume(tmp_path):
                          env=env, capture_output=True, text=True, timeout=240, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     assert load_state(find_checkpoint(run))["step"] == 60
+
+
+@pytest.mark.slow
+def test_torchrun_trains_an_image_to_image_objective_with_ranks_in_sync(tmp_path):
+    """CycleGAN (four networks, an image pool per rank) under torchrun: the networks stay
+    identical across ranks (checked at every checkpoint) and the run resumes."""
+    from .conftest import SHARED_MNIST
+
+    if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("MNIST test split not on hand")
+    run = tmp_path / "ddp-cyc"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1"}
+    base = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+            "-m", "ganforge", "train"]
+    sets = ["--set=model.base_channels=8", "--set=train.checkpoint_every=10", "--set=train.tick=5"]
+    res = subprocess.run([*base, "--preset", "cyclegan-digits2mnist", "--data-dir",
+                          str(SHARED_MNIST), "--steps", "20", "--out", str(run), "--quiet", *sets],
+                         env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = subprocess.run([*base, "--resume", str(run), "--steps", "30", "--quiet"], env=env,
+                         capture_output=True, text=True, timeout=240, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    state = load_state(find_checkpoint(run))
+    assert state["step"] == 30 and set(state["nets"]) == {"G", "F", "DA", "DB"}
