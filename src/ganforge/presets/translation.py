@@ -63,8 +63,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "cyclegan-paper": (
-        ("CycleGAN as published (ResNet-9, 70x70 PatchGAN, LSGAN, batch 1, 286->256 crops) on "
-        "horse2zebra; a GPU job"),
+        ("CycleGAN as published (ResNet-9, 70x70 PatchGAN, LSGAN, batch 1, 286->256 crops, "
+         "200 epochs; lr decays linearly all along, the paper's only in the second half) on "
+         "horse2zebra; a GPU job"),
         {
             **_COMMON, "loss.objective": "cyclegan", "data.dataset": "horse2zebra",
             "data.image_size": 286, "data.crop_size": 256, "data.flip": True, "model.arch": "resnet",
@@ -97,8 +98,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "srgan-paper": (
-        ("SRGAN as published (SRResNet-16, 96x96 crops, VGG54 content, 1e6 steps with lr drop) "
-        "on DIV2K; needs the VGG19 weights file; a GPU job"),
+        ("SRGAN as published (SRResNet-16, 96x96 crops, VGG54 content, 1e6 + 2e5 steps at lr "
+         "1e-4; the paper's drop to 1e-5 is not modelled) on DIV2K; needs the VGG19 weights "
+         "file; a GPU job"),
         {
             **_COMMON, "loss.objective": "srgan", "data.dataset": "div2k", "data.scale": 4,
             "data.crop_size": 96, "data.flip": True, "model.arch": "srresnet",
