@@ -23,62 +23,29 @@ from ganforge.nets.resnet import ResnetGenerator
 from ganforge.nets.srgan import SRGANDiscriminator, SRResNet
 from ganforge.nets.unet import PatchDiscriminator, UNetGenerator
 
-KINDS = ("unet", "patchgan", "resnet", "srresnet", "srgan-d")
+# kind -> (constructor, how many of its arguments are positional: the channel counts)
+_CLASSES = {"unet": (UNetGenerator, 2), "patchgan": (PatchDiscriminator, 1),
+            "resnet": (ResnetGenerator, 2), "srresnet": (SRResNet, 1),
+            "srgan-d": (SRGANDiscriminator, 1)}
+KINDS = tuple(_CLASSES)
 
 
-@builder("unet")
-def _unet(
-    *,
-    in_ch: int,
-    out_ch: int,
-    base: int = 64,
-    depth: int | None = None,
-    size: int | None = None,
-    dropout: float = 0.5,
-    norm: str = "instance",
-) -> nn.Module:
-    return UNetGenerator(
-        in_ch, out_ch, base=base, depth=depth, size=size, dropout=dropout, norm=norm
-    )
+def _register(kind: str, cls: type, positional: int) -> None:
+    """builder(kind): the constructor called with keywords only, its signature kept (make_net
+    binds arguments against it, so a misspelt keyword is named)."""
+    sig = inspect.signature(cls)
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in sig.parameters.values()]
+
+    def build(**args: Any) -> nn.Module:
+        first = [args.pop(n) for n in list(sig.parameters)[:positional]]
+        return cls(*first, **args)
+
+    build.__signature__ = sig.replace(parameters=params)
+    builder(kind)(build)
 
 
-@builder("patchgan")
-def _patchgan(
-    *,
-    in_ch: int,
-    base: int = 64,
-    n_layers: int = 3,
-    norm: str = "instance",
-    spectral_norm: bool = False,
-) -> nn.Module:
-    return PatchDiscriminator(
-        in_ch, base=base, n_layers=n_layers, norm=norm, spectral_norm=spectral_norm
-    )
-
-
-@builder("resnet")
-def _resnet(
-    *,
-    in_ch: int,
-    out_ch: int,
-    base: int = 64,
-    blocks: int = 9,
-    n_down: int = 2,
-    norm: str = "instance",
-) -> nn.Module:
-    return ResnetGenerator(in_ch, out_ch, base=base, blocks=blocks, n_down=n_down, norm=norm)
-
-
-@builder("srresnet")
-def _srresnet(*, channels: int = 3, scale: int = 4, base: int = 64, blocks: int = 16) -> nn.Module:
-    return SRResNet(channels, scale=scale, base=base, blocks=blocks)
-
-
-@builder("srgan-d")
-def _srgan_d(
-    *, channels: int = 3, base: int = 64, norm: str = "batch", spectral_norm: bool = False
-) -> nn.Module:
-    return SRGANDiscriminator(channels, base=base, norm=norm, spectral_norm=spectral_norm)
+for _kind, (_cls, _pos) in _CLASSES.items():
+    _register(_kind, _cls, _pos)
 
 
 def make_net(kind: str, **args: Any) -> nn.Module:
