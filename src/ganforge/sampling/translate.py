@@ -190,7 +190,8 @@ def cmd_translate(args) -> int:
             np.save(out / f"{f.stem}.npy", torch.cat(ys).numpy())
             n += len(x)
             continue
-        y = tr(read_image(f, tr.in_channels).to(args.device))
+        # one file: a bar over its tiles instead (a large photo takes a while)
+        y = tr(read_image(f, tr.in_channels).to(args.device), progress=len(files) == 1)
         write_image(y.cpu(), out / f"{f.stem}.png")
         n += 1
     print(f"translated {n} image{'s' * (n != 1)} ({tr.objective}, {tr.direction}, "
