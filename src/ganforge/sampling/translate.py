@@ -10,9 +10,10 @@ noise), seeded.
 Large images are processed in overlapping tiles (sampling/tiles.py), blended across a quarter
 tile of overlap, so memory stays bounded: super-resolution in tiles of 128 low-resolution pixels
 (SRResNet's context is local and its batch norm uses fixed statistics in eval mode, so tiles
-differ from a whole-image pass only where the overlap is narrower than its receptive field);
-U-Net and ResNet translators in tiles of the training crop, the size whose statistics they
-learnt (an image no larger than a tile is translated whole).
+differ from a whole-image pass only where the overlap is narrower than its receptive field).
+U-Net and ResNet translators normalise each image by its own statistics (instance norm), so
+tiles would each get their own colour cast: they translate an image whole up to WHOLE_SIDE
+pixels a side, and only larger ones in tiles of that size.
 An image is padded (reflection) to a multiple of what the network's down-sampling needs and
 cropped back afterwards.
 
@@ -36,6 +37,7 @@ from ganforge.errors import CheckpointError, DataError, GanforgeError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 SR_TILE = 128  # low-resolution pixels per super-resolution tile
+WHOLE_SIDE = 1024  # U-Net / ResNet: images up to this side are translated whole
 
 
 @dataclass
@@ -107,7 +109,7 @@ def load_translator(run: str | Path, *, direction: str = "AtoB", ema: bool = Tru
     arch = state["archs"][dirs[direction]]
     scale = int(cfg["data"]["scale"]) if arch["kind"] == "srresnet" else 1
     multiple = _multiple(arch, net)
-    tile = SR_TILE if arch["kind"] == "srresnet" else max(src[-1], multiple)
+    tile = SR_TILE if arch["kind"] == "srresnet" else max(WHOLE_SIDE, src[-1], multiple)
     return Translator(net, name, direction, src[0], scale, multiple, tile, int(state["step"]))
 
 
