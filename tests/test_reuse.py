@@ -35,13 +35,20 @@ def _train(cfg, run_dir, steps: int):
 @pytest.mark.parametrize("case", REUSING)
 def test_reusing_g_output_is_bit_identical_to_recomputing_it(tmp_path, monkeypatch, case):
     steps = 6
-    cfg = _cfg(case, **{"train.d_steps": 1})
+    # dropout draws a new mask per forward pass: the recomputing reference would differ by design
+    extra = {"model.dropout": 0.0} if case == "pix2pix" else {}
+    cfg = _cfg(case, **{"train.d_steps": 1}, **extra)
     reused, calls_reused = _train(cfg, tmp_path / "a", steps)
-    assert reused.objective.phases[-1].reuses == "D", case
+    g_phase = next(p for p in reused.objective.phases if p.name == "G")
+    d_phase = next(p for p in reused.objective.phases if p.name == "D")
+    assert g_phase.reuses == "D", case
     # the reference: every `once` recomputes, so the G phase runs G forward again on the same z
     monkeypatch.setattr(PhaseInput, "once", lambda self, key, fn: fn())
     fresh, calls_fresh = _train(cfg, tmp_path / "b", steps)
-    assert calls_reused == steps and calls_fresh == 2 * steps, (calls_reused, calls_fresh)
+    # one forward pass of G saved at every step where the D phase ran before the G phase (the
+    # classic pair: G once per step instead of twice; SRGAN: none during its pre-training)
+    saved = sum(d_phase.runs_at(s) for s in range(steps))
+    assert saved > 0 and calls_fresh - calls_reused == saved, (calls_reused, calls_fresh)
     for name, net in reused.nets.items():
         for (k, a), b in zip(net.named_parameters(), fresh.nets[name].parameters()):
             assert torch.equal(a, b), f"{case}: {name}.{k} differs from the recomputing step"
