@@ -130,6 +130,13 @@ A different test set and a budget about 500x smaller: compare the order of the r
 values. The paper's pattern is SRResNet best in PSNR/SSIM and SRGAN lower in both (it trades
 pixel fidelity for texture, which its MOS test rewards); bicubic below SRResNet.
 
+Reading the table: at this budget neither target holds. SRResNet ends below bicubic (2,000
+updates of a 0.25M-parameter net, trained on 7 photographs whose content (a nebula, tissue
+stains, a retina) is far from the held-out ones); SRGAN's 300 adversarial updates with the
+random-weight VGG19 content loss drift in colour (the red cast above: random features
+constrain colour weakly) and lose several dB. The paper's order (SRResNet > bicubic, SRGAN
+below SRResNet in PSNR) needs the real VGG19 weights and far more updates.
+
 ![LR | bicubic | SRResNet | SRGAN | HR](img/srgan-photos.png)
 
 Columns: the low-resolution input (nearest) | bicubic | SRResNet | SRGAN | the photo
