@@ -213,7 +213,10 @@ def load_cifar10(
 # ---------------------------------------------------------------- folder
 
 
-def _load_image(path: Path, *, size: int, mode: str, h: hashlib._Hash) -> np.ndarray:
+def open_image(path: Path, mode: str):
+    """(the decoded image converted to `mode` ("L" / "RGB"), the file's bytes): read once, decoded
+    from memory so the caller can hash the same bytes; unreadable, unknown or corrupt files are
+    a one-line DataError naming the file."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -221,15 +224,8 @@ def _load_image(path: Path, *, size: int, mode: str, h: hashlib._Hash) -> np.nda
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from e
     try:
-        # decoded from memory: the same bytes feed the hash (the file is read once)
         with Image.open(io.BytesIO(raw)) as im:
-            im = im.convert(mode)
-            w0, h0 = im.size
-            scale = size / min(w0, h0)
-            nw, nh = max(size, round(w0 * scale)), max(size, round(h0 * scale))
-            im = im.resize((nw, nh), Image.Resampling.BICUBIC, reducing_gap=3.0)
-            left, top = (nw - size) // 2, (nh - size) // 2
-            arr = np.asarray(im.crop((left, top, left + size, top + size)), dtype=np.uint8)
+            return im.convert(mode), raw
     except UnidentifiedImageError as e:
         # Pillow's own message names the in-memory buffer (<_io.BytesIO object at 0x...>)
         raise DataError(f"{path}: not an image Pillow can read (unknown or corrupt format)") from e
@@ -237,6 +233,18 @@ def _load_image(path: Path, *, size: int, mode: str, h: hashlib._Hash) -> np.nda
         # SyntaxError: Pillow's "broken PNG file" from a corrupt chunk after the header
         why = " ".join(_BUFFER_REPR.sub("the file", str(e)).split()) or "no details"
         raise DataError(f"{path}: corrupt image ({type(e).__name__}: {why})") from e
+
+
+def _load_image(path: Path, *, size: int, mode: str, h: hashlib._Hash) -> np.ndarray:
+    from PIL import Image
+
+    im, raw = open_image(path, mode)
+    w0, h0 = im.size
+    scale = size / min(w0, h0)
+    nw, nh = max(size, round(w0 * scale)), max(size, round(h0 * scale))
+    im = im.resize((nw, nh), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    left, top = (nw - size) // 2, (nh - size) // 2
+    arr = np.asarray(im.crop((left, top, left + size, top + size)), dtype=np.uint8)
     h.update(raw)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
 

@@ -9,13 +9,12 @@ shorter side), and their bytes hashed into the dataset's identity. The datasets 
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ganforge.data.images import IMAGE_EXTENSIONS, check_size
+from ganforge.data.images import IMAGE_EXTENSIONS, check_size, open_image
 from ganforge.data.pairs import PairedImages, SuperResImages, UnpairedImages, check_direction
 from ganforge.errors import ConfigError, DataError
 
@@ -37,24 +36,11 @@ def _images_in(folder: Path) -> list[Path]:
 
 
 def _open(path: Path, mode: str, h):
-    """The decoded image (Pillow, converted to mode); its bytes feed the hash h."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror or e})") from e
-    try:
-        with Image.open(io.BytesIO(raw)) as im:
-            out = im.convert(mode)
-    except UnidentifiedImageError as e:
-        raise DataError(f"{path}: not an image Pillow can read (unknown or corrupt format)") from e
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as e:
-        why = " ".join(str(e).split()) or "no details"
-        raise DataError(f"{path}: corrupt image ({type(e).__name__}: {why[:200]})") from e
+    """The decoded image (data/images.py's reader); its name and bytes feed the hash h."""
+    im, raw = open_image(path, mode)
     h.update(path.name.encode())
     h.update(raw)
-    return out
+    return im
 
 
 def _tensor(im, image_size: int | None) -> torch.Tensor:

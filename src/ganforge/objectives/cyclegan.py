@@ -105,6 +105,9 @@ class CycleGANObjective(TranslationObjective):
     def compute(self, phase: str, nets, inp: PhaseInput) -> PhaseOutput:
         a, b = inp.real.a, inp.real.x
         g, f = nets["G"], nets["F"]
+        if phase == "Dreg":  # R1 on real images: no forward pass of G or F
+            return PhaseOutput(self.r1_terms(nets["DA"], a, name="Dreg/A_r1")
+                               | self.r1_terms(nets["DB"], b, name="Dreg/B_r1"))
         fake_b = inp.once("fake_b", lambda: g(a))
         fake_a = inp.once("fake_a", lambda: f(b))
         if phase == "D":
@@ -116,9 +119,6 @@ class CycleGANObjective(TranslationObjective):
                 terms |= {f"D/{dom}_real": 0.5 * l_real, f"D/{dom}_fake": 0.5 * l_fake}
                 stats[f"D/{dom}_logit_gap"] = (real_l.mean() - fake_l.mean()).detach()
             return PhaseOutput(terms, stats)
-        if phase == "Dreg":
-            return PhaseOutput(self.r1_terms(nets["DA"], a, name="Dreg/A_r1")
-                               | self.r1_terms(nets["DB"], b, name="Dreg/B_r1"))
         lo = self.cfg.loss
         adv = (adversarial_g(self.kind, nets["DB"](fake_b))
                + adversarial_g(self.kind, nets["DA"](fake_a)))

@@ -49,6 +49,8 @@ class Pix2PixObjective(TranslationObjective):
     def compute(self, phase: str, nets, inp: PhaseInput) -> PhaseOutput:
         a, b = inp.real.a, inp.real.x
         g = nets["G"]
+        if phase == "Dreg":  # R1 on real pairs: no forward pass of G
+            return PhaseOutput(self.r1_terms(nets["D"], b, a))
         fake = inp.once("fake", lambda: g(a))
         if phase == "D":
             d = nets["D"]
@@ -58,8 +60,6 @@ class Pix2PixObjective(TranslationObjective):
             return PhaseOutput({"D/real": 0.5 * l_real, "D/fake": 0.5 * l_fake},
                                {"D/logit_real": real_l.detach().mean(),
                                 "D/logit_fake": fake_l.detach().mean()})
-        if phase == "Dreg":
-            return PhaseOutput(self.r1_terms(nets["D"], b, a))
         l1 = (fake - b).abs().mean()
         terms = {"G/l1": self.cfg.loss.l1_weight * l1}
         if self.adv:

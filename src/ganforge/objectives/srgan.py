@@ -79,6 +79,8 @@ class SRGANObjective(TranslationObjective):
     def compute(self, phase: str, nets, inp: PhaseInput) -> PhaseOutput:
         lr, hr = inp.real.a, inp.real.x
         g = nets["G"]
+        if phase == "Dreg":  # R1 on real images: no forward pass of G
+            return PhaseOutput(self.r1_terms(nets["D"], hr))
         sr = inp.once("fake", lambda: g(lr))
         if phase == "D":
             d = nets["D"]
@@ -87,8 +89,6 @@ class SRGANObjective(TranslationObjective):
             return PhaseOutput({"D/real": l_real, "D/fake": l_fake},
                                {"D/logit_real": real_l.detach().mean(),
                                 "D/logit_fake": fake_l.detach().mean()})
-        if phase == "Dreg":
-            return PhaseOutput(self.r1_terms(nets["D"], hr))
         mse = (sr - hr).pow(2).mean()
         if inp.step < self.cfg.loss.pretrain_steps:  # stage 1: SRResNet
             return PhaseOutput({"G/mse": mse})
