@@ -42,6 +42,9 @@ CASES = {
     "acgan": ("acgan-digits", DIGITS),
     "infogan": ("infogan-digits", DIGITS),
     "ebgan": ("ebgan-digits", DIGITS),
+    # R3GAN-style nets on the 8x8 digits; the preset's cosine ramps of lr, beta2, gamma and EMA
+    "rpgan": ("rpgan-mnist", {**DIGITS, "data.dataset": "digits"}),
+    "rpgan-lazy": ("rpgan-mnist", {**DIGITS, "data.dataset": "digits", "loss.r1_every": 2}),
     "two-pairs": ("ring8", {"loss.objective": "two-pairs", "loss.r1_gamma": 0.0, "train.ema": 0.9}),
     # image-to-image, on the offline protocols (data/bundled.py)
     "pix2pix": ("pix2pix-edges2mnist", {**I2I, "data.data_dir": str(MNIST), "model.dropout": 0.5,

@@ -33,6 +33,7 @@ class DataConfig:
     download: bool = True
     seq_len: int | None = None  # synthetic sequence datasets: time steps per sequence
     n_samples: int | None = None  # synthetic sequence datasets: number of sequences
+    subset: int | None = None  # image data: train on n images of a fixed permutation (small data)
     # image-to-image data (data/pairs.py): random crop side (None: whole image), random
     # horizontal flip (both applied alike to the two sides of a pair), super-resolution factor,
     # and which side of a pair is the source
@@ -51,10 +52,10 @@ class ModelConfig:
     z_component_std: float = 0.1  # mixture prior: std s of each component
     g_hidden: int = 128
     d_hidden: int = 128
-    g_depth: int = 1
+    g_depth: int = 1  # mlp: hidden layers; r3gan: residual blocks per resolution stage
     d_depth: int = 1
     d_leaky: float = 0.0  # 0 keeps the articles' ReLU in the MLP discriminator
-    base_channels: int = 64
+    base_channels: int = 64  # dcgan / r3gan: width of the highest-resolution stage
     d_norm: str = "batch"
     init: str = "default"  # or "dcgan"
     conditional: bool = False  # condition G and D on class labels (needs a labelled dataset)
@@ -77,6 +78,13 @@ class ModelConfig:
     unet_depth: int = 0
     dropout: float = 0.5
     d_layers: int = 3
+    # mlp image nets: "unit" = the classic articles' code, a sigmoid G on pixels in [0, 1] that D
+    # reads in [0, 1]; outside the nets images stay in [-1, 1] (nets/mlp.py)
+    pixels: str = "signed"
+    # DiffAugment (nets/augment.py): comma-separated policies of color, translation, cutout
+    # applied to every image D sees, each with probability augment_p (ADA moves it: train.ada_*)
+    augment: str = ""
+    augment_p: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,9 @@ class LossConfig:
     objective: str = "gan"
     g_loss: str = "nonsaturating"  # or "saturating"
     label_smoothing: float = 0.0  # one-sided: real target = 1 - label_smoothing
-    r1_gamma: float = 0.0  # weight gamma of the R1 term gamma/2 * E||grad D(x)||^2
+    r1_gamma: float = 0.0  # weight gamma of the R1 term gamma/2 * E||grad D(x)||^2 (rpgan: and R2's)
+    # rpgan: gamma at the last step, reached along train.lr_schedule's curve; None keeps r1_gamma
+    gamma_final: float | None = None
     r1_every: int = 1  # lazy regularisation interval (Karras et al. 2020)
     gp_lambda: float = 10.0  # WGAN-GP penalty weight
     gan_gp: float = 0.0  # WGAN-GP-style penalty on the classic GAN's D; 0 disables
@@ -121,6 +131,8 @@ class OptimConfig:
     lr: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    # Adam's beta2 at the last step, reached along train.lr_schedule's curve; None keeps beta2
+    beta2_final: float | None = None
     momentum: float = 0.0
     weight_decay: float = 0.0
 
@@ -137,7 +149,12 @@ class TrainConfig:
     # false: it draws fresh ones, as before (presets tuned that way keep it)
     reuse: bool = True
     ema: float = 0.0  # EMA decay of G's weights; 0 disables
-    lr_schedule: str = "constant"  # constant | linear | cosine: every network's lr over the run
+    # the EMA decay at the last step: the half-life ln 0.5 / ln(decay), in steps, moves from
+    # train.ema's to this one's along train.lr_schedule's curve; None keeps train.ema
+    ema_final: float | None = None
+    # constant | linear | cosine: every network's lr over the run, and the curve every other
+    # ramp follows (g_opt/d_opt.beta2_final, train.ema_final, loss.gamma_final)
+    lr_schedule: str = "constant"
     lr_final: float = 0.0  # lr at the last step as a fraction of the initial lr (schedules only)
     tick: int = 100  # steps between log lines (the only host syncs)
     sample_every: int = 500
@@ -165,6 +182,10 @@ class TrainConfig:
     eval_n: int = 2000  # fake and real samples per periodic evaluation
     best_metric: str = ""  # keep checkpoints/best.safetensors by this metric
     patience: int = 0  # early stop after this many evaluations without improvement
+    # ADA (training/ada.py): move model.augment_p towards E[sign D(x_real)] = ada_target (0
+    # keeps p fixed; the paper's 0.6), at most from 0 to 1 in ada_kimg thousand images
+    ada_target: float = 0.0
+    ada_kimg: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -193,7 +214,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "loss.content": ("mse", "vgg19", "vgg19-random"),
     "model.self_cond_parts": ("image", "channels"),
     "model.self_cond_method": ("kmeans", "spectral"),
-    "model.init": ("default", "dcgan"),
+    "model.pixels": ("signed", "unit"),
+    "model.init": ("default", "dcgan", "xavier"),
     "loss.g_loss": ("nonsaturating", "saturating"),
     "g_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),
     "d_opt.name": ("adam", "sgd", "rmsprop", "optimistic-adam", "extra-adam"),

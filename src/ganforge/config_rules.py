@@ -106,7 +106,99 @@ def validate(cfg) -> None:
         raise ConfigError(f"train.drs_freq: must be positive, got {t.drs_freq}")
     if not 0.0 < t.drs_quantile <= 1.0:
         raise ConfigError(f"train.drs_quantile: must be in (0, 1], got {t.drs_quantile}")
+    _check_augment(cfg)
+    if m.pixels == "unit" and m.arch != "mlp":
+        raise ConfigError(f"model.pixels=unit: the sigmoid-on-[0, 1] nets are the mlp's; "
+                          f"model.arch={m.arch} works in [-1, 1]")
+    _check_ramps(cfg)
+    _check_r3gan(cfg)
     _check_translation(cfg)
+
+
+ADAM_FAMILY = ("adam", "optimistic-adam", "extra-adam")
+
+
+AUGMENT_POLICIES = ("color", "translation", "cutout")  # nets/augment.py's transforms
+
+
+def parse_policy(text: str) -> tuple[str, ...]:
+    """'color,translation' -> ('color', 'translation'); unknown or repeated names raise ValueError."""
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not names or len(set(names)) != len(names) or set(names) - set(AUGMENT_POLICIES):
+        raise ValueError(f"{text!r}: a comma-separated subset of {', '.join(AUGMENT_POLICIES)}")
+    return names
+
+
+def _check_augment(cfg) -> None:
+    """DiffAugment / ADA (nets/augment.py, training/ada.py): values in range, and no setting
+    that would do nothing."""
+    m, t = cfg.model, cfg.train
+    if m.augment:
+        try:
+            parse_policy(m.augment)
+        except ValueError as e:
+            raise ConfigError(f"model.augment={e}") from None
+        if cfg.loss.objective in TRANSLATION:
+            raise ConfigError(f"model.augment: not applied by loss.objective={cfg.loss.objective} "
+                              "(its D sees image pairs); drop it")
+    if not 0.0 <= m.augment_p <= 1.0:
+        raise ConfigError(f"model.augment_p: must be in [0, 1], got {m.augment_p}")
+    if m.augment_p != 1.0 and not m.augment:
+        raise ConfigError(f"model.augment_p={m.augment_p}: needs model.augment")
+    if not 0.0 <= t.ada_target < 1.0:
+        raise ConfigError(f"train.ada_target: must be in [0, 1), got {t.ada_target}")
+    if t.ada_target and not m.augment:
+        raise ConfigError(f"train.ada_target={t.ada_target}: needs model.augment")
+    if not t.ada_kimg > 0 or (t.ada_kimg != 100.0 and not t.ada_target):
+        raise ConfigError(f"train.ada_kimg={t.ada_kimg}: must be positive, and needs "
+                          "train.ada_target > 0")
+
+
+def _check_ramps(cfg) -> None:
+    """Hyper-parameters ramped over the run (lr-like schedules, Huang et al. 2024): each `*_final`
+    moves from its start value along train.lr_schedule's curve, so it needs one that is not
+    constant, and a start value it can move from."""
+    t, lo = cfg.train, cfg.loss
+    finals = {f"{sec}.beta2_final": getattr(cfg, sec).beta2_final for sec in ("g_opt", "d_opt")}
+    finals |= {"train.ema_final": t.ema_final, "loss.gamma_final": lo.gamma_final}
+    for key, v in finals.items():
+        if v is not None and t.lr_schedule == "constant":
+            raise ConfigError(f"{key}={v}: ramps along train.lr_schedule's curve, which is "
+                              "constant; set train.lr_schedule=linear or cosine "
+                              "(train.lr_final=1 keeps the lr itself constant)")
+    for sec in ("g_opt", "d_opt"):
+        o = getattr(cfg, sec)
+        if o.beta2_final is None:
+            continue
+        if not 0.0 <= o.beta2_final < 1.0:
+            raise ConfigError(f"{sec}.beta2_final: must be in [0, 1), got {o.beta2_final}")
+        if o.name not in ADAM_FAMILY:
+            raise ConfigError(f"{sec}.beta2_final: {sec}.name={o.name} has no beta2; use one "
+                              f"of {', '.join(ADAM_FAMILY)}")
+    if t.ema_final is not None and not (0.0 < t.ema_final < 1.0 and t.ema > 0):
+        raise ConfigError(f"train.ema_final={t.ema_final}: must be in (0, 1) and ramps from "
+                          f"train.ema, which must be > 0 (got {t.ema})")
+    if lo.gamma_final is not None and not (lo.gamma_final >= 0 and lo.r1_gamma > 0):
+        raise ConfigError(f"loss.gamma_final={lo.gamma_final}: must be >= 0 and ramps from "
+                          f"loss.r1_gamma, which must be > 0 (got {lo.r1_gamma})")
+
+
+def _check_r3gan(cfg) -> None:
+    """model.arch=r3gan (nets/r3gan.py): no normalisation layer and its own fix-up
+    initialisation, so the options that would change either are refused; grouped convolutions
+    of 16 channels at expansion 2 need widths that are multiples of 8."""
+    m = cfg.model
+    if m.arch != "r3gan":
+        return
+    if m.init != "default":
+        raise ConfigError(f"model.init={m.init}: r3gan nets keep their fix-up initialisation; "
+                          "drop it")
+    if m.d_norm != "batch":
+        raise ConfigError(f"model.d_norm={m.d_norm}: has no effect with model.arch=r3gan (it has "
+                          "no normalisation layers); drop it")
+    if m.base_channels % 8:
+        raise ConfigError(f"model.base_channels={m.base_channels}: r3gan needs a multiple of 8 "
+                          "(grouped convolutions of 16 channels at expansion 2)")
 
 
 # image-to-image objectives and the generator architectures each accepts

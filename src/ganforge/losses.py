@@ -93,6 +93,38 @@ def r1_penalty(real_logits: torch.Tensor, real_x: torch.Tensor) -> torch.Tensor:
     return grad.pow(2).flatten(1).sum(1).mean()
 
 
+def r2_penalty(fake_logits: torch.Tensor, fake_x: torch.Tensor) -> torch.Tensor:
+    """R2 gradient penalty E[||grad_x l(x)||^2] on generated data x = G(z) (Mescheder et al. 2018;
+    Huang et al. 2024): R1's formula applied to fakes, so it is `r1_penalty` on G(z).
+
+    `fake_x` (G's output, detached from G) must have requires_grad=True and `fake_logits` must be
+    computed from it. The caller weights it by gamma / 2.
+    """
+    return r1_penalty(fake_logits, fake_x)
+
+
+def d_relativistic_pair(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The relativistic pairing discriminator loss E[softplus(-(l(x_i) - l(G(z_i))))].
+
+    RpGAN (Jolicoeur-Martineau 2019, "The relativistic discriminator: a key element missing from
+    standard GAN"; Huang et al. 2024, "The GAN is dead; long live the GAN! A Modern GAN Baseline"):
+    D minimises -log sigmoid(D(x) - D(G(z))) over pairs of a real and a fake sample, i.e. it
+    learns to rank each real sample above its paired fake. real_logits, fake_logits: [N] each,
+    paired by index. Returns a scalar.
+    """
+    return F.softplus(fake_logits - real_logits).mean()
+
+
+def g_relativistic_pair(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The relativistic pairing generator loss E[softplus(-(l(G(z_i)) - l(x_i)))].
+
+    The same loss as `d_relativistic_pair` with the roles swapped (Huang et al. 2024): G
+    minimises -log sigmoid(D(G(z)) - D(x)). Only the fake side carries G's gradient; the real
+    logits may be detached. Returns a scalar.
+    """
+    return F.softplus(real_logits - fake_logits).mean()
+
+
 def gradient_penalty(
     critic, real_x: torch.Tensor, fake_x: torch.Tensor, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:

@@ -27,6 +27,10 @@ def callbacks_for(cfg: Config) -> list:
         from ganforge.metrics.periodic import EvalCallback
 
         out.append(EvalCallback)
+    if cfg.train.ada_target:
+        from ganforge.training.ada import AdaptiveAugment
+
+        out.append(AdaptiveAugment)
     if cfg.train.drs_steps:
         from ganforge.sampling.rejection import RejectionSampling
 

@@ -15,7 +15,7 @@ from ganforge.errors import ConfigError
 
 STANDARD_SETS = ("facades", "maps", "edges2shoes", "cityscapes", "horse2zebra", "apple2orange",
                  "monet2photo", "div2k", "set5", "set14")
-DATASETS = ("ring8", "grid25", "points", "digits", "mnist", "fashion-mnist", "cifar10", "folder",
+DATASETS = ("ring8", "grid25", "points", "digits", "lfw-faces", "mnist", "fashion-mnist", "cifar10", "folder",
             "sines", "ar1", "sequences", "stacked-mnist", "paired", "unpaired", "superres",
             "edges2mnist", "digits2mnist", "grey2color-photos", "photos-sr", *STANDARD_SETS)
 
@@ -47,7 +47,7 @@ def load_dataset(
     """Build the dataset `name` (one of DATASETS).
 
     Which options each uses: ring8 (n_modes, radius, std); grid25 (n_modes, spacing, std);
-    points (data_file); digits (split, image_size); mnist / fashion-mnist / cifar10 (data_dir,
+    points (data_file); digits (split, image_size); lfw-faces (image_size); mnist / fashion-mnist / cifar10 (data_dir,
     split, image_size, download); folder (data_dir, image_size, channels). split is one of
     "train", "test", "all"; sines / ar1 (seq_len, n_samples); sequences (data_file: .npy N x T x F
     or long-format .csv). Image-to-image data (crop_size None: whole images, or the protocol's
@@ -77,6 +77,10 @@ def load_dataset(
         from ganforge.data.images import load_digits_dataset
 
         return load_digits_dataset(split=split, image_size=image_size)
+    if name == "lfw-faces":
+        from ganforge.data.images import load_lfw_faces
+
+        return load_lfw_faces(image_size=image_size)
     if name in ("mnist", "fashion-mnist"):
         from ganforge.data.idx import load_idx_dataset
 
@@ -144,10 +148,15 @@ def load_dataset(
 def load_data(d) -> Dataset:
     """The dataset a `DataConfig` names, with every one of its options passed on: the one entry
     point of `train`, `sample` and `eval`, so no option is accepted and then dropped."""
-    return load_dataset(
+    data = load_dataset(
         d.dataset, data_dir=d.data_dir, data_file=d.data_file, split=d.split,
         image_size=d.image_size, channels=d.channels, n_modes=d.n_modes, radius=d.radius,
         spacing=d.spacing, std=d.std, download=d.download, seq_len=d.seq_len,
         n_samples=d.n_samples, crop_size=d.crop_size, flip=d.flip, scale=d.scale,
         direction=d.direction,
     )
+    if d.subset is None:
+        return data
+    if not isinstance(data, TensorDataset) or data.spec.kind != "image":
+        raise ConfigError(f"data.subset: takes images held in memory; {d.dataset!r} is not")
+    return data.subset(d.subset)

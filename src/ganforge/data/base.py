@@ -7,9 +7,11 @@ exact resume needs nothing but the state of the `torch.Generator` it passes in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
+
+from ganforge.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,12 @@ class TensorDataset(Dataset):
         """The first n samples of a fixed permutation: no repeats while n <= len(self)."""
         perm = torch.randperm(len(self.x), generator=torch.Generator().manual_seed(seed))[:n]
         return Batch(self.x[perm], None if self.y is None else self.y[perm])
+
+    def subset(self, n: int) -> TensorDataset:
+        """The first n samples of a fixed permutation (seed 0), named as such in the identity:
+        the small-data setting (a few hundred or thousand images)."""
+        if not 0 < n <= len(self.x):
+            raise ConfigError(f"data.subset={n}: {self.spec.name} has {len(self.x)} samples")
+        keep = torch.randperm(len(self.x), generator=torch.Generator().manual_seed(0))[:n]
+        spec = replace(self.spec, identity=f"{self.spec.identity}|subset{n}")
+        return TensorDataset(self.x[keep], None if self.y is None else self.y[keep], spec)

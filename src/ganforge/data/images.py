@@ -98,6 +98,23 @@ def load_digits_dataset(*, split: str = "train", image_size: int | None = None) 
     return TensorDataset(x.contiguous(), y, spec)
 
 
+def load_lfw_faces(*, image_size: int | None = None) -> TensorDataset:
+    """The 200 face crops bundled in scikit-image's wheel (`skimage.data.lfw_subset`, Labeled
+    Faces in the Wild, 25x25 grey in [0, 1]) -> [200, 1, S, S] in [-1, 1], S = image_size or 28
+    (DCGAN's sizes are s0 * 2^n, s0 in 4..7). A small-data set: no labels, no split."""
+    check_size("lfw-faces", image_size)
+    try:
+        from skimage.data import lfw_subset  # lazy: the `images` extra
+    except ImportError:
+        raise DataError("lfw-faces: needs scikit-image (pip install 'ganforge[images]')") from None
+    x = torch.from_numpy(lfw_subset()).float().unsqueeze(1) * 2 - 1
+    x = resize_images(x, image_size or 28)
+    size = x.shape[-1]
+    spec = DataSpec(name="lfw-faces", kind="image", shape=(1, size, size), num_classes=0,
+                    identity=f"lfw-faces:n={len(x)}:size={size}")
+    return TensorDataset(x.contiguous(), None, spec)
+
+
 # ---------------------------------------------------------------- cifar10
 
 

@@ -1,4 +1,5 @@
-"""Networks: weights only. `build_nets` turns a model config and a data spec into (G, D).
+"""Networks: weights only. `build_nets` turns a model config and a data spec into (G, D):
+`model.arch` mlp (mlp.py), dcgan (dcgan.py), r3gan (r3gan.py), conv1d / gru (sequence.py).
 
 Every network carries its JSON arch record (registry.py), which checkpoints store: a generator is
 rebuilt from it alone (`build_generator(arch["args"])`), so sampling needs neither the trainer
@@ -16,6 +17,7 @@ from torch import nn
 from ganforge.errors import ConfigError
 from ganforge.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganforge.nets.mlp import MLPDiscriminator, MLPGenerator
+from ganforge.nets.r3gan import R3GANDiscriminator, R3GANGenerator
 from ganforge.nets.sequence import (
     Conv1dDiscriminator,
     Conv1dGenerator,
@@ -25,8 +27,9 @@ from ganforge.nets.sequence import (
 
 # the image-to-image generators (unet, resnet, srresnet) are built by their objectives
 # (objectives/translation.py) through nets/translation.py
-ARCHS = ("mlp", "dcgan", "conv1d", "gru", "unet", "resnet", "srresnet")
+ARCHS = ("mlp", "dcgan", "conv1d", "gru", "unet", "resnet", "srresnet", "r3gan")
 SEQUENCE_ARCHS = ("conv1d", "gru")
+IMAGE_ARCHS = ("dcgan", "r3gan")  # convolutional G and D for noise -> image GANs
 SELFCOND_EMBED = 32  # size of a self-conditioned G's label embedding, fed beside the noise
 
 
@@ -34,8 +37,8 @@ def generator_arch(model, spec) -> dict[str, Any]:
     """The JSON description of G for `model` (a ModelConfig) on data `spec` (a DataSpec)."""
     if model.arch not in ARCHS:
         raise ConfigError(f"model.arch: unknown {model.arch!r}; choose from {', '.join(ARCHS)}")
-    if model.arch == "dcgan" and spec.kind != "image":
-        raise ConfigError(f"model.arch: dcgan needs image data, {spec.name!r} is {spec.kind}")
+    if model.arch in IMAGE_ARCHS and spec.kind != "image":
+        raise ConfigError(f"model.arch: {model.arch} needs image data, {spec.name!r} is {spec.kind}")
     if model.arch in SEQUENCE_ARCHS and spec.kind != "sequence":
         raise ConfigError(f"model.arch: {model.arch} needs sequence data, {spec.name!r} is {spec.kind}")
     if model.conditional and model.arch in SEQUENCE_ARCHS:
@@ -44,8 +47,14 @@ def generator_arch(model, spec) -> dict[str, Any]:
     arch: dict[str, Any] = {"arch": model.arch, "z_dim": model.z_dim, "out_shape": list(spec.shape)}
     if model.arch == "mlp":
         arch |= {"hidden": model.g_hidden, "depth": model.g_depth, "image": spec.kind == "image"}
+        if model.pixels == "unit":  # recorded only when set: older records rebuild unchanged
+            if spec.kind != "image":
+                raise ConfigError(f"model.pixels=unit: needs image data, {spec.name!r} is {spec.kind}")
+            arch["unit"] = True
     elif model.arch in SEQUENCE_ARCHS:
         arch |= {"hidden": model.g_hidden}
+    elif model.arch == "r3gan":
+        arch |= {"base": model.base_channels, "blocks": model.g_depth}
     else:
         arch |= {"base": model.base_channels}
     if model.self_cond:
@@ -72,7 +81,7 @@ def build_generator(arch: dict[str, Any]) -> nn.Module:
     info, sc = kw.pop("info", None), kw.pop("selfcond", None)
     name, z_dim, shape = kw.pop("arch"), kw.pop("z_dim"), tuple(kw.pop("out_shape"))
     cls = {"mlp": MLPGenerator, "dcgan": DCGANGenerator, "conv1d": Conv1dGenerator,
-           "gru": GRUGenerator}[name]
+           "gru": GRUGenerator, "r3gan": R3GANGenerator}[name]
     if sc:
         from ganforge.nets.selfcond import SelfCondGenerator, label_parts
 
@@ -102,7 +111,7 @@ def build_discriminator(model, spec) -> nn.Module:
         # label as input: an unconditional D on the widened sample (one-hot planes or features)
         from ganforge.nets.heads import ConcatConditional
 
-        image = model.arch == "dcgan"
+        image = model.arch in IMAGE_ARCHS
         c, *rest = spec.shape
         emb = model.d_hidden
         wide = (c + ncls, *rest) if image else (math.prod(spec.shape) + emb,)
@@ -111,8 +120,11 @@ def build_discriminator(model, spec) -> nn.Module:
     if model.arch == "mlp":
         return MLPDiscriminator(
             spec.shape, hidden=model.d_hidden, depth=model.d_depth, leaky=model.d_leaky,
-            num_classes=ncls,
+            num_classes=ncls, unit=model.pixels == "unit",
         )
+    if model.arch == "r3gan":
+        return R3GANDiscriminator(spec.shape, base=model.base_channels, blocks=model.d_depth,
+                                  num_classes=ncls)
     if model.self_cond:  # D judges (image, cluster labels): one projection vector per label
         from ganforge.nets.selfcond import label_parts
 
@@ -125,8 +137,18 @@ def build_discriminator(model, spec) -> nn.Module:
 
 def init_weights(net: nn.Module, scheme: str) -> None:
     """'default' keeps PyTorch's init; 'dcgan' draws conv/linear weights from N(0, 0.02) and
-    batch-norm scales from N(1, 0.02) (Radford et al. 2016, Sec. 4)."""
+    batch-norm scales from N(1, 0.02) (Radford et al. 2016, Sec. 4); 'xavier' is the classic
+    articles' `xavier_init`: weights from N(0, 2 / fan_in) (He et al. 2015's variance despite the
+    name; Glorot's is 2 / (fan_in + fan_out)), biases zero."""
     if scheme == "default":
+        return
+    if scheme == "xavier":
+        for m in net.modules():
+            if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+                # fan_in as torch counts it: dim 1 times the kernel's size
+                nn.init.normal_(m.weight, 0.0, math.sqrt(2.0 / m.weight[0].numel()))
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
         return
     for m in net.modules():
         if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -155,6 +177,7 @@ def build_nets(model, spec):
 
 
 __all__ = [
-    "ARCHS", "SEQUENCE_ARCHS", "DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator",
+    "ARCHS", "IMAGE_ARCHS", "SEQUENCE_ARCHS", "DCGANDiscriminator", "DCGANGenerator",
+    "MLPDiscriminator", "MLPGenerator", "R3GANDiscriminator", "R3GANGenerator",
     "build_discriminator", "build_generator", "build_nets", "generator_arch", "init_weights",
 ]

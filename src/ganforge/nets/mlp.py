@@ -5,6 +5,11 @@ The classic articles' GAN: G maps noise z through one ReLU hidden layer to a fla
 (Goodfellow et al. 2014). `depth` stacks more hidden layers; with `image=False` G has a linear
 output for point data in data units.
 
+Unit pixels (`unit=True`, `model.pixels=unit`): the articles' code ends G with a sigmoid and feeds
+D pixels in [0, 1]. Both nets keep ganforge's [-1, 1] interface (data, samples and metrics never
+see [0, 1]): G returns 2 sigmoid(h) - 1 and D first maps x -> (x + 1) / 2, so D reads exactly the
+sigmoid's value, and the gradients are the articles' (the two affine maps cancel in the chain rule).
+
 Class conditioning seam: with `num_classes > 0`, G concatenates a learned label embedding to z and
 D adds the projection term <embed(y), h> to its logit (Miyato & Koyama 2018).
 """
@@ -28,6 +33,13 @@ def _mlp(sizes: list[int], act: type[nn.Module], **act_kw) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class UnitSigmoid(nn.Module):
+    """2 sigmoid(h) - 1: a sigmoid output in [0, 1], reported in ganforge's [-1, 1] pixels."""
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(h) * 2 - 1
+
+
 class MLPGenerator(nn.Module):
     """z [N, z_dim] (and labels y [N]) -> samples [N, *out_shape]; images in [-1, 1] via tanh."""
 
@@ -40,14 +52,17 @@ class MLPGenerator(nn.Module):
         depth: int = 1,
         image: bool = True,
         num_classes: int = 0,
+        unit: bool = False,
     ) -> None:
         super().__init__()
+        if unit and not image:
+            raise ValueError("unit pixels need image output")
         self.z_dim, self.out_shape, self.num_classes = z_dim, tuple(out_shape), num_classes
         emb = hidden if num_classes else 0
         self.embed = label_embedding(num_classes, emb) if num_classes else None
         self.body = _mlp([z_dim + emb] + [hidden] * depth, nn.ReLU)
         self.out = nn.Linear(hidden, math.prod(out_shape))
-        self.out_act = Tanh() if image else nn.Identity()
+        self.out_act = UnitSigmoid() if unit else Tanh() if image else nn.Identity()
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
@@ -66,9 +81,10 @@ class MLPDiscriminator(nn.Module):
         depth: int = 1,
         leaky: float = 0.0,
         num_classes: int = 0,
+        unit: bool = False,
     ) -> None:
         super().__init__()
-        self.num_classes = num_classes
+        self.num_classes, self.unit = num_classes, unit
         act, kw = (nn.LeakyReLU, {"negative_slope": leaky}) if leaky else (nn.ReLU, {})
         self.body = _mlp([math.prod(in_shape)] + [hidden] * depth, act, **kw)
         self.out = nn.Linear(hidden, 1)
@@ -76,7 +92,8 @@ class MLPDiscriminator(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last hidden layer [N, hidden] (used by feature matching and projection)."""
-        return self.body(x.flatten(1))
+        x = x.flatten(1)
+        return self.body((x + 1) * 0.5 if self.unit else x)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)

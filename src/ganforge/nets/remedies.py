@@ -15,6 +15,7 @@ else a `RemedyDiscriminator` that applies, in this order:
    packing, the sum of the m members' projections).
 6. spectral normalisation (Miyato et al. 2018) of every Linear and Conv2d weight, via
    torch.nn.utils.parametrizations.spectral_norm (one power iteration per forward in train mode).
+7. outermost, `model.augment`: DiffAugment / ADA transforms of every image D sees (augment.py).
 
 The wrapped D keeps the interface every objective relies on: `d(x, y=None) -> logits [N']`,
 `d.features(x) -> [N', F']` and `d.num_classes`.
@@ -139,6 +140,15 @@ def wrap_discriminator(d: nn.Module, model, spec) -> nn.Module:
     m = int(model.pack)
     if m < 1:
         raise ConfigError(f"model.pack: must be >= 1, got {m}")
+    if model.augment:  # outermost: each sample is augmented before packing or anything else
+        from ganforge.config_rules import parse_policy
+        from ganforge.nets.augment import AugmentedDiscriminator
+
+        if spec.kind != "image" or len(spec.shape) != 3:
+            raise ConfigError(f"model.augment: augments images, {spec.name!r} is {spec.kind}")
+        policy = parse_policy(model.augment)
+        d = wrap_discriminator(d, dataclasses.replace(model, augment=""), spec)
+        return AugmentedDiscriminator(d, policy, model.augment_p)
     if m == 1 and not (model.mbstd or model.minibatch_disc or model.spectral_norm):
         return d
     if m > 1 or model.mbstd or model.minibatch_disc:

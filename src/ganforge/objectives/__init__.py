@@ -18,6 +18,7 @@ from ganforge.objectives.ebgan import EBGANObjective
 from ganforge.objectives.gan import GANObjective
 from ganforge.objectives.infogan import InfoGANObjective
 from ganforge.objectives.pix2pix import Pix2PixObjective
+from ganforge.objectives.rpgan import RpGANObjective
 from ganforge.objectives.srgan import SRGANObjective
 from ganforge.objectives.wasserstein import WGANGPObjective, WGANObjective
 
@@ -27,6 +28,8 @@ OBJECTIVES = {
     "wgan": WGANObjective, "wgan-gp": WGANGPObjective, "lsgan": LSGANObjective,
     "hinge": HingeObjective, "acgan": ACGANObjective, "infogan": InfoGANObjective,
     "ebgan": EBGANObjective,
+    # the modern baseline: relativistic pairing with R1 and R2 (objectives/rpgan.py)
+    "rpgan": RpGANObjective,
     # image-to-image (objectives/{pix2pix,cyclegan,srgan}.py on objectives/translation.py)
     "pix2pix": Pix2PixObjective, "cyclegan": CycleGANObjective, "srgan": SRGANObjective,
 }

@@ -12,8 +12,9 @@ both optimizers here converge on it (see ganforge.games and docs/games.md).
   Adam step with the look-ahead gradient. Both calls advance the Adam moments, as in the authors'
   code. Without a preceding `extrapolate()`, `step()` is a plain Adam step.
 
-`make_optimizer` builds any optimizer the config names (Adam, SGD, RMSprop or the two above) and
-`lr_factor` is the learning-rate schedule the trainer applies each step.
+`make_optimizer` builds any optimizer the config names (Adam, SGD, RMSprop or the two above);
+`lr_factor` is the learning-rate schedule the trainer applies each step, and `ramp` the curve
+every other ramped hyper-parameter follows (Adam's beta2, the EMA half-life: `ema_decay`).
 
 All state (moments, step counts, previous direction, saved parameters) is kept in tensors in
 `self.state`, so `state_dict()` / `load_state_dict()` resume exactly, even between the two halves.
@@ -244,15 +245,41 @@ class LeanAdam(torch.optim.Adam):
         return out
 
 
-def lr_factor(schedule: str, step: int, total: int, final: float) -> float:
-    """Multiplier of the initial lr at `step` of `total`: 1 throughout for "constant"; from 1 to
-    `final` along a line ("linear") or half a cosine ("cosine", Loshchilov & Hutter 2017)."""
+def progress(step: int, total: int) -> float:
+    """step / total clipped to [0, 1]: where a schedule stands."""
+    return min(max(step / max(total, 1), 0.0), 1.0)
+
+
+def ramp(schedule: str, t: float, start: float, end: float) -> float:
+    """A value moving from `start` (t = 0) to `end` (t = 1): `start` throughout for "constant";
+    along a line ("linear") or half a cosine ("cosine", Loshchilov & Hutter 2017)."""
     if schedule == "constant":
-        return 1.0
-    t = min(max(step / max(total, 1), 0.0), 1.0)
+        return start
     if schedule == "linear":
-        return 1.0 - (1.0 - final) * t
-    return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * t))
+        return start - (start - end) * t
+    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def lr_factor(schedule: str, step: int, total: int, final: float) -> float:
+    """Multiplier of the initial lr at `step` of `total`: `ramp` from 1 to `final`."""
+    return ramp(schedule, progress(step, total), 1.0, final)
+
+
+def half_life(decay: float) -> float:
+    """ln 0.5 / ln beta: the steps after which an EMA of decay beta in (0, 1) weighs a value by
+    one half."""
+    return math.log(0.5) / math.log(decay)
+
+
+def ema_decay(train, step: int) -> float:
+    """The EMA decay at `step` for a TrainConfig: `train.ema`, or with `train.ema_final` the decay
+    0.5^(1/h) whose half-life h ramps from train.ema's to train.ema_final's along
+    train.lr_schedule's curve (Huang et al. 2024 ramp the EMA half-life up over training)."""
+    if train.ema_final is None:
+        return train.ema
+    h = ramp(train.lr_schedule, progress(step, train.steps), half_life(train.ema),
+             half_life(train.ema_final))
+    return 0.5 ** (1.0 / h)
 
 
 def make_optimizer(params, ocfg) -> torch.optim.Optimizer:

@@ -25,7 +25,7 @@ import contextlib
 import torch
 
 from ganforge.training import distributed
-from ganforge.training.optim import lr_factor
+from ganforge.training.optim import ema_decay, lr_factor, progress, ramp
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -52,13 +52,19 @@ def make_scaler(cfg, device: torch.device):
 
 def set_lr(trainer) -> None:
     """Apply the lr schedule, a pure function of the step (so resumes need no extra state),
-    times rollback_lr_factor^rollbacks after divergence rollbacks."""
+    times rollback_lr_factor^rollbacks after divergence rollbacks, and Adam's beta2 ramp where
+    the network's optimizer config sets `beta2_final` (along the same curve)."""
     t = trainer.cfg.train
     f = lr_factor(t.lr_schedule, trainer.step, t.steps, t.lr_final)
     f *= t.rollback_lr_factor ** trainer.rollbacks
     for k, opt in trainer.opts.items():
+        o = getattr(trainer.cfg, trainer.objective.optimizers[k])
+        beta2 = None if o.beta2_final is None else \
+            ramp(t.lr_schedule, progress(trainer.step, t.steps), o.beta2, o.beta2_final)
         for group, base in zip(opt.param_groups, trainer.base_lr[k]):
             group["lr"] = base * f
+            if beta2 is not None:
+                group["betas"] = (group["betas"][0], beta2)
 
 
 def _grad_on(trainer, names, known: dict) -> None:
@@ -145,8 +151,10 @@ def backward(trainer, ph, inp):
 
 @torch.no_grad()
 def update_ema(trainer, name: str) -> None:
-    """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers copied."""
+    """theta_ema <- decay * theta_ema + (1 - decay) * theta; buffers copied. The decay is
+    `train.ema`, or its ramp towards `train.ema_final` at this step (optim.ema_decay)."""
     net, ema = trainer.nets[name], trainer.ema[name]
-    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - trainer.cfg.train.ema)
+    decay = ema_decay(trainer.cfg.train, trainer.step)
+    torch._foreach_lerp_(list(ema.parameters()), list(net.parameters()), 1.0 - decay)
     for be, b in zip(ema.buffers(), net.buffers()):
         be.copy_(b)
