@@ -2,8 +2,10 @@
 
 The baseline of `benchmarks/speed.py --whole`: the same recipe as ganforge's `seed-mlp-mnist`
 preset (MLP h=128, z=100 uniform[-1, 1], batch 128, Adam 1e-3 with the fused kernel,
-non-saturating G loss, images x / 127.5 - 1 with a tanh output), written the tutorial way:
-`D(G(z).detach())` in the D step, a fresh G(z) in the G step. It reads the MNIST IDX file with
+non-saturating G loss, the articles' xavier_init N(0, 2 / fan_in) with zero biases, images
+x / 255 with a sigmoid output), written the tutorial way: `D(G(z).detach())` in the D step, a
+fresh G(z) in the G step. (docs/speed.md was measured before the preset took the articles'
+sigmoid, init and fresh z: tanh on [-1, 1], PyTorch's init, one G(z) per step.) It reads the MNIST IDX file with
 numpy, trains, and saves G's weights; no pictures, logs or checkpoints (ganforge writes all three).
 
     python benchmarks/plain_mlp.py --data-dir ../shared/data/mnist --steps 6000
@@ -25,7 +27,7 @@ from torch import nn
 def load_mnist(folder: Path) -> torch.Tensor:
     raw = gzip.decompress((folder / "t10k-images-idx3-ubyte.gz").read_bytes())
     x = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(-1, 784)
-    return torch.from_numpy(x.astype(np.float32) / 127.5 - 1.0)
+    return torch.from_numpy(x.astype(np.float32) / 255.0)
 
 
 def main() -> None:
@@ -39,8 +41,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     data = load_mnist(args.data_dir)
-    g = nn.Sequential(nn.Linear(100, 128), nn.ReLU(), nn.Linear(128, 784), nn.Tanh())
+    g = nn.Sequential(nn.Linear(100, 128), nn.ReLU(), nn.Linear(128, 784), nn.Sigmoid())
     d = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 1))
+    for m in [*g, *d]:
+        if isinstance(m, nn.Linear):  # the articles' xavier_init
+            nn.init.normal_(m.weight, 0.0, (2.0 / m.in_features) ** 0.5)
+            nn.init.zeros_(m.bias)
     opt_g = torch.optim.Adam(g.parameters(), lr=1e-3, fused=True)
     opt_d = torch.optim.Adam(d.parameters(), lr=1e-3, fused=True)
     ones, zeros = torch.ones(128, 1), torch.zeros(128, 1)
