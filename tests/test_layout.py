@@ -8,7 +8,7 @@ import ganforge
 
 # lowest first; a module may import from its own layer and any earlier one
 LAYERS = [
-    ["errors", "config", "config_rules", "__version__"],
+    ["errors", "config", "config_rules", "schedules", "__version__"],
     ["data", "nets"],
     ["losses", "objectives"],
     ["visuals"],

@@ -27,8 +27,6 @@ l(G(z)))], how often D ranks the real sample first in probability, and `D/gamma`
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from ganforge import losses
@@ -41,18 +39,15 @@ from ganforge.objectives.base import (
     generate,
     reusing_d,
 )
+from ganforge.schedules import progress, ramp
 
 
 def gamma_at(start: float, end: float | None, schedule: str, step: int, total: int) -> float:
-    """gamma at `step` of `total`: `start` when `end` is None or the schedule is constant; else
-    from `start` to `end` along a line ("linear") or half a cosine ("cosine"), the curves of
-    training/optim.ramp, with t = step / total clipped to [0, 1]."""
-    if end is None or schedule == "constant":
+    """gamma at `step` of `total`: `start` when `end` is None, else `schedules.ramp` from `start`
+    to `end` along the schedule's curve."""
+    if end is None:
         return float(start)
-    t = min(max(step / max(total, 1), 0.0), 1.0)
-    if schedule == "linear":
-        return start - (start - end) * t
-    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * t))
+    return ramp(schedule, progress(step, total), start, end)
 
 
 class RpGANObjective(Objective):

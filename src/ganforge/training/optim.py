@@ -29,6 +29,7 @@ import torch
 from torch.optim import Optimizer
 
 from ganforge.errors import ConfigError, GanforgeError
+from ganforge.schedules import progress, ramp
 
 
 def _check(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
@@ -243,21 +244,6 @@ class LeanAdam(torch.optim.Adam):
             out.append((params, [s["exp_avg"] for s in st], [s["exp_avg_sq"] for s in st],
                         [s["step"] for s in st]))
         return out
-
-
-def progress(step: int, total: int) -> float:
-    """step / total clipped to [0, 1]: where a schedule stands."""
-    return min(max(step / max(total, 1), 0.0), 1.0)
-
-
-def ramp(schedule: str, t: float, start: float, end: float) -> float:
-    """A value moving from `start` (t = 0) to `end` (t = 1): `start` throughout for "constant";
-    along a line ("linear") or half a cosine ("cosine", Loshchilov & Hutter 2017)."""
-    if schedule == "constant":
-        return start
-    if schedule == "linear":
-        return start - (start - end) * t
-    return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
 def lr_factor(schedule: str, step: int, total: int, final: float) -> float:

@@ -24,8 +24,9 @@ import contextlib
 
 import torch
 
+from ganforge.schedules import progress, ramp
 from ganforge.training import distributed
-from ganforge.training.optim import ema_decay, lr_factor, progress, ramp
+from ganforge.training.optim import ema_decay, lr_factor
 
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
