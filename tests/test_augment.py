@@ -106,6 +106,8 @@ def test_ada_raises_p_when_d_memorises_and_resumes_bit_exactly(tmp_path):
     ({"model.augment": "color", "model.augment_p": 1.5}, "model.augment_p"),
     ({"train.ada_target": 0.6}, "needs model.augment"),
     ({"model.augment": "color", "train.ada_kimg": 50}, "train.ada_kimg"),
+    ({"model.augment": "color", "train.ada_target": 0.6, "loss.objective": "rpgan"},
+     "no real/fake threshold"),
     ({"loss.objective": "pix2pix", "model.arch": "unet", "data.dataset": "edges2mnist",
       "model.augment": "color"}, "not applied"),
 ])

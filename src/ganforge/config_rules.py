@@ -119,6 +119,7 @@ ADAM_FAMILY = ("adam", "optimistic-adam", "extra-adam")
 
 
 AUGMENT_POLICIES = ("color", "translation", "cutout")  # nets/augment.py's transforms
+ADA_OBJECTIVES = ("gan", "hinge", "acgan", "infogan")  # D's logit > 0 means "real"
 
 
 def parse_policy(text: str) -> tuple[str, ...]:
@@ -149,6 +150,12 @@ def _check_augment(cfg) -> None:
         raise ConfigError(f"train.ada_target: must be in [0, 1), got {t.ada_target}")
     if t.ada_target and not m.augment:
         raise ConfigError(f"train.ada_target={t.ada_target}: needs model.augment")
+    if t.ada_target and cfg.loss.objective not in ADA_OBJECTIVES:
+        # ADA reads sign(D(x)): meaningful only where 0 is D's real/fake threshold
+        raise ConfigError(f"train.ada_target: D's logits under loss.objective="
+                          f"{cfg.loss.objective} have no real/fake threshold at 0 for ADA's "
+                          f"sign(D(x)); use {', '.join(ADA_OBJECTIVES)}, or a fixed "
+                          "model.augment_p")
     if not t.ada_kimg > 0 or (t.ada_kimg != 100.0 and not t.ada_target):
         raise ConfigError(f"train.ada_kimg={t.ada_kimg}: must be positive, and needs "
                           "train.ada_target > 0")
