@@ -1,8 +1,8 @@
 """GANs on small datasets: DiffAugment and ADA against the same presets without augmentation.
 
 Three small sets (all on hand): scikit-learn's 1,797 8x8 digits (`digits` preset, data.split=all),
-a 1,000-image MNIST subset (`dcgan-mnist`, data.subset=1000 of the t10k split) and the 200 face
-crops bundled in scikit-image (`dcgan-mnist` nets on data.dataset=lfw-faces, 28x28 grey). Rows:
+a 1,000-image MNIST subset (`dcgan-mnist`, data.subset=1000 of the t10k split) and the 100 face
+crops bundled in scikit-image (`lfw_subset`'s other 100 images are not faces) (`dcgan-mnist` nets on data.dataset=lfw-faces, 28x28 grey). Rows:
 - none: the preset as it is;
 - DiffAugment: model.augment=color,translation,cutout at p = 1 (Zhao et al. 2020);
 - ADA: the same transforms with p adapted towards E[sign D(x)] = 0.6 (Karras et al. 2020),
@@ -10,7 +10,7 @@ crops bundled in scikit-image (`dcgan-mnist` nets on data.dataset=lfw-faces, 28x
 Scores, 2,000 samples of each run's sampling G:
 - FD: digits and MNIST in ganforge's domain classifier features, against every real image of
   the split the subset was drawn from (digits: all 1,797; MNIST: all 10,000 t10k, 9,000 of them
-  never trained on); faces (no labels, no classifier) on raw pixels against the 200 faces;
+  never trained on); faces (no labels, no classifier) on raw pixels against the 100 faces;
 - memorisation: the share of samples closer (L2, pixels) to their nearest training image than
   the 5th percentile of training images' distances to their nearest other training image;
 - leaks, what the transforms would leave in the samples if G learned to draw them: "grey
@@ -38,7 +38,7 @@ SETS = {  # name: (preset, overrides, steps)
     "digits (1,797)": ("digits", {"data.split": "all"}, 3000),
     "MNIST subset (1,000)": ("dcgan-mnist", {"data.subset": 1000, "data.data_dir": str(MNIST),
                                              "data.split": "test"}, 2000),
-    "LFW faces (200)": ("dcgan-mnist", {"data.dataset": "lfw-faces"}, 2000),
+    "LFW faces (100)": ("dcgan-mnist", {"data.dataset": "lfw-faces"}, 2000),
 }
 AUG = "color,translation,cutout"
 ROWS = {"none": {}, "DiffAugment": {"model.augment": AUG},
@@ -122,7 +122,7 @@ Steps per run: {", ".join(f"{n} {max(1, int(s * a.scale))}" for n, (_, _, s) in 
 
 FD: digits and MNIST in ganforge's classifier features against all real images of the split
 (MNIST: the 10,000 t10k digits, 9,000 of them never trained on), faces on raw pixels against
-the 200 faces; lower is better. Memorised: samples nearer their nearest training image than
+the 100 faces; lower is better. Memorised: samples nearer their nearest training image than
 the 5th percentile of training images' nearest-neighbour distances. Leak checks:
 {"; ".join(notes)}.
 """

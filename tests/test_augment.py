@@ -108,6 +108,9 @@ def test_ada_raises_p_when_d_memorises_and_resumes_bit_exactly(tmp_path):
     ({"model.augment": "color", "train.ada_kimg": 50}, "train.ada_kimg"),
     ({"model.augment": "color", "train.ada_target": 0.6, "loss.objective": "rpgan"},
      "no real/fake threshold"),
+    ({"model.augment": "color", "model.augment_p": 0.0}, "no transform would ever apply"),
+    ({"model.augment": "color", "train.ada_target": 0.6, "model.arch": "dcgan",
+      "model.self_cond": 10, "data.dataset": "digits"}, "self_cond"),
     ({"loss.objective": "pix2pix", "model.arch": "unet", "data.dataset": "edges2mnist",
       "model.augment": "color"}, "not applied"),
 ])
@@ -133,3 +136,11 @@ def test_data_subset_keeps_n_fixed_images_and_names_them(tmp_path):
         load_data(preset_config("digits", {"data.subset": 5000}).data)
     with pytest.raises(ConfigError, match="data.subset"):
         load_data(preset_config("ring8", {"data.subset": 10}).data)
+
+
+def test_ebgan_refuses_augmentation_its_autoencoder_d_would_never_see():
+    from ganforge.objectives import check_objective
+
+    cfg = apply_overrides(Config(), {"model.augment": "color", "loss.objective": "ebgan"})
+    with pytest.raises(ConfigError, match="no effect under loss.objective=ebgan"):
+        check_objective(cfg)

@@ -99,15 +99,18 @@ def load_digits_dataset(*, split: str = "train", image_size: int | None = None) 
 
 
 def load_lfw_faces(*, image_size: int | None = None) -> TensorDataset:
-    """The 200 face crops bundled in scikit-image's wheel (`skimage.data.lfw_subset`, Labeled
-    Faces in the Wild, 25x25 grey in [0, 1]) -> [200, 1, S, S] in [-1, 1], S = image_size or 28
+    """The face crops bundled in scikit-image's wheel (`skimage.data.lfw_subset`, Labeled Faces in
+    the Wild, 25x25 grey): its first 100 images are faces, the other 100 background patches (its
+    docstring), so this is the 100 faces -> [100, 1, S, S] in [-1, 1], S = image_size or 28
     (DCGAN's sizes are s0 * 2^n, s0 in 4..7). A small-data set: no labels, no split."""
     check_size("lfw-faces", image_size)
     try:
         from skimage.data import lfw_subset  # lazy: the `images` extra
+        from skimage.util import img_as_float
     except ImportError:
         raise DataError("lfw-faces: needs scikit-image (pip install 'ganforge[images]')") from None
-    x = torch.from_numpy(lfw_subset()).float().unsqueeze(1) * 2 - 1
+    faces = img_as_float(lfw_subset()[:100])  # float in [0, 1] whatever dtype the wheel ships
+    x = torch.from_numpy(faces).float().unsqueeze(1) * 2 - 1
     x = resize_images(x, image_size or 28)
     size = x.shape[-1]
     spec = DataSpec(name="lfw-faces", kind="image", shape=(1, size, size), num_classes=0,

@@ -19,7 +19,10 @@ geometric ones among them) is larger; ganforge uses DiffAugment's three with ADA
 
 `AugmentedDiscriminator(inner, policy, p)` wraps any image D: in train mode it augments x, then
 calls the inner D; in eval mode it is the inner D. Randomness comes from the global torch
-stream (saved with every checkpoint, training/rng.py), so resumes stay exact.
+stream (saved with every checkpoint, training/rng.py), so resumes stay exact. Under torchrun every
+rank draws the whole job's parameters (world x batch) and keeps its own rows: the ranks' streams
+stay in step (rank 0's saved state is every rank's), yet each rank's images get their own
+transforms.
 """
 
 from __future__ import annotations
@@ -28,11 +31,31 @@ import torch
 from torch import nn
 
 
+def _share() -> tuple[int, int]:
+    """(rank, world) of a torchrun job, (0, 1) otherwise."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _rand(n: int, *shape: int, x: torch.Tensor) -> torch.Tensor:
+    """U(0, 1) [n, *shape]: this rank's rows of a draw made alike on every rank."""
+    r, w = _share()
+    return torch.rand(w * n, *shape, device=x.device, dtype=x.dtype)[r * n:(r + 1) * n]
+
+
+def _randint(lo: int, hi: int, n: int, x: torch.Tensor) -> torch.Tensor:
+    """Integers in [lo, hi) [n, 1, 1], this rank's rows of a shared draw (as `_rand`)."""
+    r, w = _share()
+    return torch.randint(lo, hi, (w * n, 1, 1), device=x.device)[r * n:(r + 1) * n]
+
+
 def _apply(x: torch.Tensor, out: torch.Tensor, p: torch.Tensor | None) -> torch.Tensor:
     """out where a per-sample coin with probability p says so, else x (all of out when p is None)."""
     if p is None:
         return out
-    keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < p
+    keep = _rand(x.shape[0], 1, 1, 1, x=x) < p
     return torch.where(keep, out, x)
 
 
@@ -41,7 +64,7 @@ def color(x: torch.Tensor, p: torch.Tensor | None = None) -> torch.Tensor:
     n = x.shape[0]
 
     def u() -> torch.Tensor:
-        return torch.rand(n, 1, 1, 1, device=x.device, dtype=x.dtype)
+        return _rand(n, 1, 1, 1, x=x)
 
     x = _apply(x, x + (u() - 0.5), p)
     m = x.mean(dim=1, keepdim=True)
@@ -54,8 +77,7 @@ def translation(x: torch.Tensor, p: torch.Tensor | None = None, ratio: float = 0
     """Shift each image by integers in [-ratio * size, ratio * size] per axis, zero-padded."""
     n, _, h, w = x.shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-sh, sh + 1, (n, 1, 1), device=x.device)
-    dx = torch.randint(-sw, sw + 1, (n, 1, 1), device=x.device)
+    dy, dx = _randint(-sh, sh + 1, n, x), _randint(-sw, sw + 1, n, x)
     rows = (torch.arange(h, device=x.device)[None, :, None] + dy + 1).clamp(0, h + 1)
     cols = (torch.arange(w, device=x.device)[None, None, :] + dx + 1).clamp(0, w + 1)
     padded = nn.functional.pad(x, (1, 1, 1, 1))  # index 0 and size+1 read the zero border
@@ -68,8 +90,7 @@ def cutout(x: torch.Tensor, p: torch.Tensor | None = None, ratio: float = 0.5) -
     """Zero a (ratio * H) x (ratio * W) square at a random centre of each image."""
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    cy = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=x.device)
-    cx = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=x.device)
+    cy, cx = _randint(0, h + (1 - ch % 2), n, x), _randint(0, w + (1 - cw % 2), n, x)
     ys = torch.arange(h, device=x.device)[None, :, None]
     xs = torch.arange(w, device=x.device)[None, None, :]
     top, left = cy - ch // 2, cx - cw // 2  # the square may reach past the border: clipped

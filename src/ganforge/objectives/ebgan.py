@@ -39,7 +39,8 @@ class EBGANObjective(Objective):
         from ganforge.config import ModelConfig
 
         default = ModelConfig()
-        remedies = [k for k in ("pack", "minibatch_disc", "mbstd", "spectral_norm", "self_cond")
+        remedies = [k for k in ("pack", "minibatch_disc", "mbstd", "spectral_norm", "self_cond",
+                                 "augment", "augment_p", "pixels")
                     if getattr(cfg.model, k) != getattr(default, k)]
         if remedies:  # they wrap the classic D, which EBGAN replaces by its autoencoder
             raise ConfigError(

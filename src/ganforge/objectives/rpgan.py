@@ -103,7 +103,8 @@ class RpGANObjective(Objective):
                 "D/p_pair": torch.sigmoid(diff).mean(),
             }
             if self.cfg.r1_gamma > 0:
-                stats["D/gamma"] = torch.tensor(self.gamma(inp), device=diff.device)
+                # a fill kernel, not a host-to-device copy: no sync in the hot loop
+                stats["D/gamma"] = torch.full((), self.gamma(inp), device=diff.device)
             return PhaseOutput(terms, stats)
         if phase == "Dreg":
             # lazy penalties: gamma/2 (R1 + R2) times the interval k, every k steps

@@ -53,7 +53,11 @@ class AdaptiveAugment:
     @torch.no_grad()
     def signal(self, trainer) -> float:
         """r_t = mean sign of D's logits on PROBE_IMAGES augmented real images."""
-        batch = trainer.data.real_sample(PROBE_IMAGES, seed=trainer.step)
+        # a multiple of D's pack size (PacGAN judges m images at once)
+        pack = trainer.cfg.model.pack
+        size = len(trainer.data) if hasattr(trainer.data, "__len__") else PROBE_IMAGES
+        n = max(pack, min(PROBE_IMAGES, size) // pack * pack)
+        batch = trainer.data.real_sample(n, seed=trainer.step)
         x = batch.x.to(trainer.device)
         y = batch.y.to(trainer.device) if batch.y is not None and self.d.num_classes else None
         saved = {k: v.clone() for k, v in self.d.state_dict().items()}
