@@ -34,6 +34,7 @@ class DataConfig:
     seq_len: int | None = None  # synthetic sequence datasets: time steps per sequence
     n_samples: int | None = None  # synthetic sequence datasets: number of sequences
     subset: int | None = None  # image data: train on n images of a fixed permutation (small data)
+    mode_weights: str | None = None  # ring8 / grid25: comma-separated mode weights (equal if None)
     # image-to-image data (data/pairs.py): random crop side (None: whole image), random
     # horizontal flip (both applied alike to the two sides of a pair), super-resolution factor,
     # and which side of a pair is the source

@@ -107,6 +107,9 @@ def validate(cfg) -> None:
     if not 0.0 < t.drs_quantile <= 1.0:
         raise ConfigError(f"train.drs_quantile: must be in (0, 1], got {t.drs_quantile}")
     _check_augment(cfg)
+    if cfg.data.mode_weights is not None and cfg.data.dataset not in ("ring8", "grid25"):
+        raise ConfigError(f"data.mode_weights: weights the modes of ring8 or grid25, not "
+                          f"{cfg.data.dataset!r}")
     if m.pixels == "unit" and m.arch != "mlp":
         raise ConfigError(f"model.pixels=unit: the sigmoid-on-[0, 1] nets are the mlp's; "
                           f"model.arch={m.arch} works in [-1, 1]")

@@ -43,10 +43,12 @@ def load_dataset(
     flip: bool = False,
     scale: int = 4,
     direction: str = "AtoB",
+    mode_weights: str | None = None,
 ) -> Dataset:
     """Build the dataset `name` (one of DATASETS).
 
-    Which options each uses: ring8 (n_modes, radius, std); grid25 (n_modes, spacing, std);
+    Which options each uses: ring8 (n_modes, radius, std, mode_weights); grid25 (n_modes,
+    spacing, std, mode_weights);
     points (data_file); digits (split, image_size); lfw-faces (image_size); mnist / fashion-mnist / cifar10 (data_dir,
     split, image_size, download); folder (data_dir, image_size, channels). split is one of
     "train", "test", "all"; sines / ar1 (seq_len, n_samples); sequences (data_file: .npy N x T x F
@@ -64,11 +66,11 @@ def load_dataset(
     if name == "ring8":
         from ganforge.data.mixtures import ring8
 
-        return ring8(n_modes=n_modes, radius=radius, std=std)
+        return ring8(n_modes=n_modes, radius=radius, std=std, weights=mode_weights)
     if name == "grid25":
         from ganforge.data.mixtures import grid25
 
-        return grid25(n_modes=n_modes, spacing=spacing, std=std)
+        return grid25(n_modes=n_modes, spacing=spacing, std=std, weights=mode_weights)
     if name == "points":
         from ganforge.data.points import load_points
 
@@ -153,7 +155,7 @@ def load_data(d) -> Dataset:
         image_size=d.image_size, channels=d.channels, n_modes=d.n_modes, radius=d.radius,
         spacing=d.spacing, std=d.std, download=d.download, seq_len=d.seq_len,
         n_samples=d.n_samples, crop_size=d.crop_size, flip=d.flip, scale=d.scale,
-        direction=d.direction,
+        direction=d.direction, mode_weights=d.mode_weights,
     )
     if d.subset is None:
         return data

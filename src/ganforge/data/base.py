@@ -44,6 +44,8 @@ class DataSpec:
     num_classes: number of label classes, 0 when unlabelled.
     modes: mixture centres [K, D] for synthetic mixtures, else None.
     mode_std: the mixture components' standard deviation, else None.
+    mode_weights: the mixture's mode probabilities (K, summing to 1) when they are not equal,
+        else None (equal weights).
     identity: a string naming the data exactly (name, split, size, file hash...), used as a cache key.
     pairing: image-to-image data only: "paired" (a[i] translates to x[i]), "unpaired" (two
         domains drawn independently) or "superres" (a = x down-scaled); "" otherwise.
@@ -59,6 +61,7 @@ class DataSpec:
     identity: str = ""
     pairing: str = ""
     source_shape: tuple[int, ...] | None = None
+    mode_weights: tuple[float, ...] | None = None
 
     def summary(self) -> dict:
         """The part a sampler or plot needs, for checkpoints (JSON values and the modes tensor)."""
@@ -67,6 +70,7 @@ class DataSpec:
             "num_classes": self.num_classes, "modes": self.modes, "mode_std": self.mode_std,
             "identity": self.identity, "pairing": self.pairing,
             "source_shape": None if self.source_shape is None else list(self.source_shape),
+            "mode_weights": None if self.mode_weights is None else list(self.mode_weights),
         }
 
 

@@ -4,7 +4,9 @@ The protocol follows PacGAN (Lin et al., 2018, arXiv 1712.04086, section 5): a r
 radius 1 with std 0.01, and a 5 x 5 grid of modes at {-4,-2,0,2,4}^2 with std 0.05. A sample picks a
 mode uniformly, then adds isotropic Gaussian noise, so the data are infinite and every batch is
 fresh. Mode centres and std are exposed in `DataSpec.modes` / `mode_std` so the metrics can count
-modes hit and "high-quality" samples (within 3 std of a centre).
+modes hit and "high-quality" samples (within 3 std of a centre). `weights` gives the modes unequal
+probabilities (a held-out layout a preset was not tuned on); the metrics then compare the mode
+histogram with those weights instead of the uniform one.
 """
 
 from __future__ import annotations
@@ -40,20 +42,38 @@ def grid_centres(n_modes: int = 25, *, spacing: float = 2.0) -> torch.Tensor:
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1).float()
 
 
+def parse_weights(name: str, text: str | None, k: int) -> tuple[float, ...] | None:
+    """'1,1,2,4' -> the normalised weights of k modes; None for None. One-line errors."""
+    if text is None:
+        return None
+    try:
+        w = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        raise ConfigError(f"{name}: data.mode_weights={text!r}: comma-separated numbers") from None
+    if len(w) != k or not all(math.isfinite(v) and v > 0 for v in w):
+        raise ConfigError(f"{name}: data.mode_weights={text!r}: needs {k} positive finite numbers "
+                          "(one per mode)")
+    return tuple(v / sum(w) for v in w)
+
+
 class GaussianMixture(Dataset):
-    """An equal-weight mixture of isotropic Gaussians around `centres` [K, D].
+    """A mixture of isotropic Gaussians around `centres` [K, D], equal weights unless `weights`.
 
     `sample(n, generator)` returns Batch(x [n, D] float32 in data units, y [n] int64 mode index).
     `shard` returns self: every rank draws fresh samples from its own generator.
     """
 
-    def __init__(self, centres: torch.Tensor, std: float, *, name: str) -> None:
+    def __init__(self, centres: torch.Tensor, std: float, *, name: str,
+                 weights: tuple[float, ...] | None = None) -> None:
         if centres.ndim != 2 or len(centres) == 0:
             raise ConfigError(f"{name}: centres must be a non-empty [K, D] tensor")
         self.centres = centres.float()
         self.std = float(std)
         k, d = self.centres.shape
+        self.weights = None if weights is None else torch.tensor(weights, dtype=torch.float64)
         ident = ",".join(f"{v:.6g}" for v in self.centres.flatten().tolist())
+        if weights is not None:  # named only when set: equal-weight identities stay as they were
+            ident += ":weights=" + ",".join(f"{v:.6g}" for v in weights)
         self.spec = DataSpec(
             name=name,
             kind="points",
@@ -62,11 +82,15 @@ class GaussianMixture(Dataset):
             modes=self.centres.clone(),
             mode_std=self.std,
             identity=f"{name}:K={k}:std={self.std:.6g}:centres={ident}",
+            mode_weights=None if weights is None else tuple(float(v) for v in weights),
         )
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         k, d = self.centres.shape
-        y = torch.randint(k, (n,), generator=generator)
+        if self.weights is None:
+            y = torch.randint(k, (n,), generator=generator)
+        else:
+            y = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         noise = torch.randn(n, d, generator=generator)
         return Batch(self.centres[y] + self.std * noise, y)
 
@@ -89,20 +113,26 @@ def _modes(name: str, n_modes: int) -> int:
 
 
 def ring8(
-    *, n_modes: int | None = None, radius: float | None = None, std: float | None = None
+    *, n_modes: int | None = None, radius: float | None = None, std: float | None = None,
+    weights: str | None = None,
 ) -> GaussianMixture:
-    """PacGAN's ring: n_modes (default 8) on a circle of `radius` (1.0), std 0.01."""
+    """PacGAN's ring: n_modes (default 8) on a circle of `radius` (1.0), std 0.01; `weights`
+    (comma-separated, one per mode) makes them unequal."""
     k = _modes("ring8", 8 if n_modes is None else n_modes)
     r = _positive("ring8", "radius", 1.0 if radius is None else radius)
     s = _positive("ring8", "std", 0.01 if std is None else std, allow_zero=True)
-    return GaussianMixture(ring_centres(k, radius=r), s, name="ring8")
+    return GaussianMixture(ring_centres(k, radius=r), s, name="ring8",
+                           weights=parse_weights("ring8", weights, k))
 
 
 def grid25(
-    *, n_modes: int | None = None, spacing: float | None = None, std: float | None = None
+    *, n_modes: int | None = None, spacing: float | None = None, std: float | None = None,
+    weights: str | None = None,
 ) -> GaussianMixture:
-    """PacGAN's grid: n_modes (default 25, a square) on a grid of `spacing` (2.0), std 0.05."""
+    """PacGAN's grid: n_modes (default 25, a square) on a grid of `spacing` (2.0), std 0.05;
+    `weights` (comma-separated, one per mode, row-major) makes them unequal."""
     k = _modes("grid25", 25 if n_modes is None else n_modes)
     sp = _positive("grid25", "spacing", 2.0 if spacing is None else spacing)
     s = _positive("grid25", "std", 0.05 if std is None else std, allow_zero=True)
-    return GaussianMixture(grid_centres(k, spacing=sp), s, name="grid25")
+    return GaussianMixture(grid_centres(k, spacing=sp), s, name="grid25",
+                           weights=parse_weights("grid25", weights, k))

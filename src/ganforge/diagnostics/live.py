@@ -252,13 +252,23 @@ class Diagnostics:
         if hist is not None:
             k = len(hist)
             p = hist.double() / hist.sum()
+            w = self._weights(k)
             nz = p > 0
-            out["diag/modes_live"] = int((p >= 1.0 / (4 * k)).sum())
+            # a mode is live at a quarter of its true weight (1/(4K) for equal weights)
+            out["diag/modes_live"] = int((p >= w / 4).sum())
             out["diag/dominant"] = int(p.argmax())
             out["diag/dominant_share"] = float(p.max())
-            out["diag/mode_kl"] = float((p[nz] * (p[nz] * k).log()).sum())
+            out["diag/dominant_weight"] = float(w[p.argmax()])
+            out["diag/mode_kl"] = float((p[nz] * (p[nz] / w[nz]).log()).sum())
             out["diag/mode_hist"] = [int(v) for v in hist]
         return out
+
+    def _weights(self, k: int) -> torch.Tensor:
+        """The true mode weights [k] (a weighted mixture's), uniform otherwise."""
+        w = getattr(self.spec, "mode_weights", None)
+        if w is not None and len(w) == k:
+            return torch.tensor(w, dtype=torch.float64)
+        return torch.full((k,), 1.0 / k, dtype=torch.float64)
 
     # ---- conditions -------------------------------------------------------------------------
     def _conditions(self, step: int, total: int, v: dict, rec: dict, heavy: bool) -> dict:
@@ -310,7 +320,9 @@ class Diagnostics:
             }
             if k:
                 live, share = v["diag/modes_live"], v["diag/dominant_share"]
-                complete = live <= 1 or (k >= 4 and share >= 0.5)
+                # one mode with half the samples, twice its true weight (equal weights: 2/K)
+                complete = live <= 1 or (k >= 4 and share >= 0.5
+                                         and share >= 2 * v.get("diag/dominant_weight", 1 / k))
                 partial = live < k and v["diag/mode_kl"] > 0.1
                 if complete or partial:
                     found["collapse"] = {

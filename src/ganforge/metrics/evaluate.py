@@ -327,7 +327,8 @@ def _scores(
             out["is"], out["is_std"] = scores.inception_score(fake_f.probs, splits=s["is_splits"])
     if "modes" in wanted:
         if spec is not None and spec.modes is not None:
-            m = mixture_mode_stats(fake_x, spec.modes, spec.mode_std)
+            m = mixture_mode_stats(fake_x, spec.modes, spec.mode_std,
+                                   weights=getattr(spec, "mode_weights", None))
             out.update(
                 {k: float(m[k]) for k in ("modes", "modes_strict", "high_quality", "reverse_kl")}
             )

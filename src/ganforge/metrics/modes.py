@@ -40,7 +40,7 @@ def _kl_to(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def mixture_mode_stats(
-    samples, centres, std: float, *, threshold: float = 3.0, strict_min: int = 20
+    samples, centres, std: float, *, threshold: float = 3.0, strict_min: int = 20, weights=None
 ) -> dict:
     """Mode coverage of samples from a Gaussian mixture with known centres (VEEGAN / PacGAN).
 
@@ -52,9 +52,10 @@ def mixture_mode_stats(
         "modes":        modes with >= 1 high-quality sample (the papers' count), int in [0, K]
         "modes_strict": modes with >= strict_min high-quality samples, int in [0, K]
         "high_quality": share of high-quality samples, float in [0, 1]
-        "reverse_kl":   KL(p_hat || uniform) = sum_k p_k log(p_k K) (0 log 0 = 0), float in
-                        [0, log K], with p_hat the histogram of high-quality samples over modes
-                        (PacGAN's reverse KL). If no sample is high-quality, p_hat is instead the
+        "reverse_kl":   KL(p_hat || w) = sum_k p_k log(p_k / w_k) (0 log 0 = 0), float >= 0
+                        (<= log K for uniform w), with p_hat the histogram of high-quality samples
+                        over modes and w the true mode weights (`weights`, uniform when None:
+                        PacGAN's reverse KL). If no sample is high-quality, p_hat is instead the
                         nearest-mode histogram of all samples, so the value stays finite.
         "counts":       per-mode high-quality counts, list of K ints
         "n":            number of samples N
@@ -81,12 +82,18 @@ def mixture_mode_stats(
     else:  # nothing high-quality: fall back to where all samples land
         all_counts = torch.bincount(nearest, minlength=num_modes).numpy()
         hist = all_counts / all_counts.sum()
-    uniform = np.full(num_modes, 1.0 / num_modes)
+    if weights is None:
+        ref = np.full(num_modes, 1.0 / num_modes)
+    else:
+        ref = np.asarray(weights, dtype=np.float64)
+        if ref.shape != (num_modes,) or not (ref > 0).all():
+            raise ConfigError(f"weights: {num_modes} positive mode weights needed, got {weights}")
+        ref = ref / ref.sum()
     return {
         "modes": int((counts >= 1).sum()),
         "modes_strict": int((counts >= strict_min).sum()),
         "high_quality": float(hq.double().mean()),
-        "reverse_kl": max(_kl_to(hist, uniform), 0.0),  # clamp -1e-17 round-off
+        "reverse_kl": max(_kl_to(hist, ref), 0.0),  # clamp -1e-17 round-off
         "counts": [int(v) for v in counts],
         "n": int(x.shape[0]),
     }
