@@ -127,6 +127,16 @@ Steps per run: {", ".join(f"{n} {max(1, int(SETS[n][2] * a.scale))}" for n in ch
 {"" if len(chosen) == len(SETS) else "Not in this run (see --sets): " + ", ".join(n for n in SETS if n not in chosen) + "."}
 CPU-min per run: wall time of one-thread runs, two at a time on the 2 cores (with other work).
 
+Reading the table (as measured on 2026-11-30, all three sets): at these CPU budgets augmentation
+shows no general gain. ADA helps on the 1,797 digits (FD 13.1 against 15.1). On the 1,000-digit
+MNIST subset every row is still far from converged after 2,000 steps (FD 229-483), and
+augmentation, which slows D's learning, costs FD (ADA 277, DiffAugment 483). On the 100 faces it
+cuts memorisation (4.3% of samples copy a training face without it, 1.9% with ADA, 0.7% with
+DiffAugment) but raises the raw-pixel FD (21 to 25 and 32). DiffAugment's fixed p = 1 is the
+worst row on every set. No leak shows: no sample carries a cutout square, and the brightness
+spread matches the real images'. The regime where the papers show gains (D overfitting after
+many epochs) needs longer runs than these.
+
 FD: digits and MNIST in ganforge's classifier features against all real images of the split
 (MNIST: the 10,000 t10k digits, 9,000 of them never trained on), faces on raw pixels against
 the 100 faces; lower is better. Memorised: samples nearer their nearest training image than
