@@ -36,9 +36,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from translation_common import MNIST, ROOT, train
 
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT.parent / "shared" / "data" / "mnist"
 N = 10000
 # ganforge rows: preset overrides on top of seed-mlp-mnist
 MAIN = ("plain loop", "ganforge: seed-mlp-mnist")  # --seeds each; the other rows --ablation-seeds
@@ -92,23 +91,22 @@ def plain(seed: int, steps: int, out: Path) -> None:
 
 
 def run(kind: str, seed: int, steps: int, out: Path) -> float:
-    """Train one row's seed in a subprocess (one thread); returns its wall seconds."""
+    """Train one row's seed in a subprocess (one thread); returns its wall seconds. ganforge rows
+    go through translation_common.train (done.txt reuse, resume of an interrupted run)."""
+    if kind != "plain loop":
+        return train("seed-mlp-mnist", out, {**GANFORGE[kind], "train.seed": seed,
+                                             "train.steps": steps, "data.data_dir": str(MNIST)})
     done = out / "done.txt"
     if done.is_file():
         return float(done.read_text())
     t0 = time.perf_counter()
-    if kind == "plain loop":
-        cmd = [sys.executable, __file__, "--plain", str(seed), "--steps", str(steps), "--work", str(out)]
-    else:
-        sets = {**GANFORGE[kind], "train.seed": seed, "train.steps": steps, "train.threads": 1,
-                "train.device": "cpu", "data.data_dir": str(MNIST)}
-        cmd = [sys.executable, "-m", "ganforge", "train", "--preset", "seed-mlp-mnist", "--out",
-               str(out), "--quiet", *[f"--set={k}={v}" for k, v in sets.items()]]
+    cmd = [sys.executable, __file__, "--plain", str(seed), "--steps", str(steps), "--work", str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True, check=False,
                        env={**os.environ, "OMP_NUM_THREADS": "1"})
     if r.returncode != 0:
-        raise SystemExit(f"{kind} seed {seed}: exit {r.returncode}\n{r.stderr[-2000:]}")
+        raise SystemExit(f"plain loop seed {seed}: exit {r.returncode}\n{r.stderr[-2000:]}")
     secs = time.perf_counter() - t0
+    out.mkdir(parents=True, exist_ok=True)
     done.write_text(f"{secs:.1f}")
     return secs
 

@@ -17,17 +17,19 @@ from torch import nn
 
 from ganforge.errors import ConfigError
 from ganforge.nets.activations import Tanh
-from ganforge.nets.heads import label_embedding, projection_embedding
+from ganforge.nets.heads import label_embedding, projection_embedding, projection_logit
 
 
-def _layout(size: int) -> tuple[int, int]:
-    """(s0, n) with size = s0 * 2^n and 4 <= s0 <= 7, the most upsampling steps."""
-    n = 0
-    while size % 2 == 0 and size // 2 >= 4:
-        size, n = size // 2, n + 1
-    if not 4 <= size <= 7 or n == 0:
-        raise ConfigError(f"dcgan: image size must be s0 * 2^n with s0 in 4..7 and n >= 1, got {size}")
-    return size, n
+def layout(size: int, arch: str = "dcgan") -> tuple[int, int]:
+    """(s0, n) with size = s0 * 2^n, 4 <= s0 <= 7 and n >= 1, the most resolution stages (the
+    dcgan and r3gan nets grow from s0 x s0); `arch` names the nets in the error."""
+    n, s = 0, size
+    while s % 2 == 0 and s // 2 >= 4:
+        s, n = s // 2, n + 1
+    if not 4 <= s <= 7 or n == 0:
+        raise ConfigError(f"{arch}: image size must be s0 * 2^n with s0 in 4..7 and n >= 1 "
+                          f"(e.g. 8, 28, 32, 64), got {size}")
+    return s, n
 
 
 class DCGANGenerator(nn.Module):
@@ -41,7 +43,7 @@ class DCGANGenerator(nn.Module):
         if h != w:
             raise ConfigError(f"dcgan: images must be square, got {h}x{w}")
         self.z_dim, self.out_shape, self.num_classes = z_dim, tuple(out_shape), num_classes
-        self.s0, n = _layout(h)
+        self.s0, n = layout(h)
         ch = base * 2 ** (n - 1)
         emb = z_dim if num_classes else 0
         self.embed = label_embedding(num_classes, emb) if num_classes else None
@@ -85,7 +87,7 @@ class DCGANDiscriminator(nn.Module):
             raise ConfigError(f"dcgan: norm must be 'batch' or 'none', got {norm!r}")
         c, h, _ = in_shape
         self.num_classes = num_classes
-        s0, n = _layout(h)
+        s0, n = layout(h)
         blocks: list[nn.Module] = []
         ch_in, ch = c, base
         for i in range(n):
@@ -109,8 +111,4 @@ class DCGANDiscriminator(nn.Module):
         return self.body(x)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x)
-        logit = self.out(h).squeeze(1)
-        if self.embed is not None:
-            logit = logit + (self.embed(y) * h).sum(1)
-        return logit
+        return projection_logit(self.out, self.embed, self.features(x), y)

@@ -32,6 +32,14 @@ def label_embedding(num_classes: int, dim: int) -> nn.Embedding:
     return e
 
 
+def projection_logit(head: nn.Module, embed: nn.Module | None, h: torch.Tensor,
+                     y: torch.Tensor | None) -> torch.Tensor:
+    """A D's logit from its features h [N, F]: head(h) plus, with class vectors `embed`, the
+    projection term <embed(y), h> (Miyato & Koyama 2018). Returns [N]."""
+    logit = head(h).squeeze(1)
+    return logit if embed is None else logit + (embed(y) * h).sum(1)
+
+
 def projection_embedding(num_classes: int, dim: int) -> nn.Embedding:
     """A projection D's class vectors (Miyato & Koyama 2018) at the output layer's scale,
     N(0, 1/dim): with N(0, 1) the class term <embed(y), h> is ~sqrt(dim) times the realism logit,

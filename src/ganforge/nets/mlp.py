@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ganforge.nets.activations import Tanh
-from ganforge.nets.heads import label_embedding, projection_embedding
+from ganforge.nets.heads import label_embedding, projection_embedding, projection_logit
 
 
 def _mlp(sizes: list[int], act: type[nn.Module], **act_kw) -> nn.Sequential:
@@ -96,8 +96,4 @@ class MLPDiscriminator(nn.Module):
         return self.body((x + 1) * 0.5 if self.unit else x)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x)
-        logit = self.out(h).squeeze(1)
-        if self.embed is not None:
-            logit = logit + (self.embed(y) * h).sum(1)
-        return logit
+        return projection_logit(self.out, self.embed, self.features(x), y)

@@ -39,7 +39,8 @@ from torch import nn
 
 from ganforge.errors import ConfigError
 from ganforge.nets.activations import Tanh
-from ganforge.nets.heads import label_embedding, projection_embedding
+from ganforge.nets.dcgan import layout
+from ganforge.nets.heads import label_embedding, projection_embedding, projection_logit
 
 LEAKY = 0.2
 GAIN = math.sqrt(2.0 / (1.0 + LEAKY**2))  # keeps the second moment through a leaky ReLU
@@ -47,17 +48,6 @@ EXPANSION = 2  # inverted bottleneck: a branch works at EXPANSION x the block's 
 GROUP = 16  # channels per group of a branch's 3x3 convolution
 BRANCH_LAYERS = 3  # m: layers per residual branch (1x1, grouped 3x3, 1x1)
 MAX_MULT = 4  # the widest stage is MAX_MULT x base channels
-
-
-def layout(size: int) -> tuple[int, int]:
-    """(s0, n) with size = s0 * 2^n, 4 <= s0 <= 7 and n >= 1 (the most resolution stages)."""
-    n, s = 0, size
-    while s % 2 == 0 and s // 2 >= 4:
-        s, n = s // 2, n + 1
-    if not 4 <= s <= 7 or n == 0:
-        raise ConfigError(f"r3gan: image size must be s0 * 2^n with s0 in 4..7 and n >= 1 "
-                          f"(e.g. 8, 28, 32, 64), got {size}")
-    return s, n
 
 
 def widths(base: int, n: int) -> list[int]:
@@ -137,7 +127,7 @@ class R3GANGenerator(nn.Module):
         if h != w:
             raise ConfigError(f"r3gan: images must be square, got {h}x{w}")
         self.z_dim, self.out_shape, self.num_classes = z_dim, tuple(out_shape), num_classes
-        s0, n = layout(h)
+        s0, n = layout(h, "r3gan")
         ws = widths(base, n)
         total = blocks * (n + 1)
         emb = z_dim if num_classes else 0
@@ -173,7 +163,7 @@ class R3GANDiscriminator(nn.Module):
         if h != w:
             raise ConfigError(f"r3gan: images must be square, got {h}x{w}")
         self.num_classes = num_classes
-        s0, n = layout(h)
+        s0, n = layout(h, "r3gan")
         ws = widths(base, n)
         total = blocks * (n + 1)
         layers: list[nn.Module] = [init_layer(nn.Conv2d(c, ws[n], 1), 1.0)]
@@ -192,8 +182,4 @@ class R3GANDiscriminator(nn.Module):
         return self.body(x)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.features(x)
-        logit = self.out(h).squeeze(1)
-        if self.embed is not None:
-            logit = logit + (self.embed(y) * h).sum(1)
-        return logit
+        return projection_logit(self.out, self.embed, self.features(x), y)
