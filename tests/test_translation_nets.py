@@ -134,6 +134,26 @@ def test_srresnet_upsamples_by_its_scale(scale, size):
     _all_params_get_gradient(g, y)
 
 
+def test_srresnet_skip_starts_at_bicubic_and_learns_the_residual():
+    torch.manual_seed(0)
+    g = SRResNet(3, scale=4, base=8, blocks=2, skip=True)
+    x = torch.rand(2, 3, 10, 10) * 2 - 1
+    y = g(x)
+    bicubic = torch.nn.functional.interpolate(x, scale_factor=4, mode="bicubic",
+                                              align_corners=False)
+    assert torch.equal(y, bicubic)  # the zeroed head: exactly bicubic before any step
+    y.pow(2).sum().backward()
+    assert g.up[-1].weight.grad.abs().sum() > 0  # and the residual head learns from there
+
+
+def test_sr_skip_is_refused_where_it_does_nothing():
+    from ganforge.presets import preset_config
+
+    for preset in ("pix2pix-edges2mnist", "dcgan-mnist"):
+        with pytest.raises(ConfigError, match="model.sr_skip"):
+            preset_config(preset, {"model.sr_skip": True})
+
+
 def test_srresnet_rejects_other_scales():
     with pytest.raises(ConfigError, match="scale must be one of"):
         SRResNet(scale=3)

@@ -79,6 +79,8 @@ class ModelConfig:
     unet_depth: int = 0
     dropout: float = 0.5
     d_layers: int = 3
+    # srresnet: add the bicubic up-scaling of the input to G's output (global residual learning)
+    sr_skip: bool = False
     # mlp image nets: "unit" = the classic articles' code, a sigmoid G on pixels in [0, 1] that D
     # reads in [0, 1]; outside the nets images stay in [-1, 1] (nets/mlp.py)
     pixels: str = "signed"

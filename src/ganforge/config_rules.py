@@ -221,7 +221,8 @@ def _check_r3gan(cfg) -> None:
 TRANSLATION = {"pix2pix": ("unet", "resnet"), "cyclegan": ("resnet", "unet"), "srgan": ("srresnet",)}
 TRANSLATION_ARCHS = ("unet", "resnet", "srresnet")
 # model.* options only the image-to-image networks read, with their defaults
-_I2I_MODEL = {"g_norm": "instance", "g_blocks": 9, "unet_depth": 0, "dropout": 0.5, "d_layers": 3}
+_I2I_MODEL = {"g_norm": "instance", "g_blocks": 9, "unet_depth": 0, "dropout": 0.5, "d_layers": 3,
+              "sr_skip": False}
 
 
 def _check_translation(cfg) -> None:
@@ -253,6 +254,9 @@ def _check_translation(cfg) -> None:
     if m.arch not in TRANSLATION[name]:
         raise ConfigError(f"model.arch={m.arch}: loss.objective={name} trains "
                           f"{' or '.join(TRANSLATION[name])} generators")
+    if m.sr_skip and m.arch != "srresnet":
+        raise ConfigError(f"model.sr_skip: only the srresnet generator has it, not model.arch="
+                          f"{m.arch}; drop it")
     refused = {
         "model.conditional": m.conditional, "model.self_cond": m.self_cond, "model.pack": m.pack > 1,
         "model.minibatch_disc": m.minibatch_disc, "model.mbstd": m.mbstd,

@@ -5,6 +5,10 @@ of them, then log2(scale) sub-pixel up-sampling stages (conv to 4x the channels 
 Shi et al. 2016: the up-sampling is learned at low resolution and has no checkerboard of
 transposed convolutions) and a 9x9 head. Trained alone with MSE it is the paper's "SRResNet";
 trained against `SRGANDiscriminator` with a VGG feature loss (`nets.vgg`) it is SRGAN.
+`skip=True` adds the bicubic up-scaling of the input to the output, so the net learns only the
+residual detail (global residual learning, VDSR, Kim et al. 2016), with the 9x9 head zeroed so
+that training starts from bicubic exactly; not in the SRGAN paper, whose net must learn the
+whole image, colour included, from its own output.
 
 The discriminator is the paper's eight 3x3 convolutions (stride 2 every other one), then global
 average pooling instead of the paper's flatten, so any crop size works (the paper's first dense
@@ -45,16 +49,18 @@ class SRResNet(nn.Module):
 
     No output activation, as in the paper: outputs are nominally in [-1, 1] (the training
     targets' range) but can overshoot it; clamp when writing images. PReLUs have one slope per
-    channel (He et al. 2015). `scale` is 2, 4 (the paper's) or 8.
+    channel (He et al. 2015). `scale` is 2, 4 (the paper's) or 8. `skip`: output = bicubic(x)
+    + the net's residual (see the module docstring).
     """
 
     def __init__(
-        self, channels: int = 3, *, scale: int = 4, base: int = 64, blocks: int = 16
+        self, channels: int = 3, *, scale: int = 4, base: int = 64, blocks: int = 16,
+        skip: bool = False,
     ) -> None:
         super().__init__()
         if scale not in SCALES:
             raise ConfigError(f"srresnet: scale must be one of {SCALES}, got {scale}")
-        self.channels, self.scale = channels, scale
+        self.channels, self.scale, self.skip = channels, scale, skip
         self.head = nn.Sequential(nn.Conv2d(channels, base, 9, 1, 4), nn.PReLU(base))
         self.body = nn.Sequential(
             *[_ResidualBlock(base) for _ in range(blocks)],
@@ -65,10 +71,17 @@ class SRResNet(nn.Module):
         for _ in range(int(math.log2(scale))):
             up += [nn.Conv2d(base, 4 * base, 3, 1, 1), nn.PixelShuffle(2), nn.PReLU(base)]
         self.up = nn.Sequential(*up, nn.Conv2d(base, channels, 9, 1, 4))
+        if skip:  # start at bicubic: the residual head outputs 0 until it learns something
+            nn.init.zeros_(self.up[-1].weight)
+            nn.init.zeros_(self.up[-1].bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.head(x)
-        return self.up(h + self.body(h))  # the long skip around all residual blocks
+        out = self.up(h + self.body(h))  # the long skip around all residual blocks
+        if self.skip:
+            out = out + nn.functional.interpolate(
+                x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        return out
 
 
 class SRGANDiscriminator(nn.Module):

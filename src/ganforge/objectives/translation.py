@@ -84,8 +84,9 @@ def make_generator(cfg, spec):
     if m.arch == "resnet":
         return make_net("resnet", in_ch=c_in, out_ch=c_out, base=m.base_channels,
                         blocks=m.g_blocks, norm=m.g_norm)
+    extra = {"skip": True} if m.sr_skip else {}  # old checkpoints' args stay as they were
     return make_net("srresnet", channels=c_out, scale=cfg.data.scale, base=m.base_channels,
-                    blocks=m.g_blocks)
+                    blocks=m.g_blocks, **extra)
 
 
 def make_patchgan(cfg, in_ch: int):
