@@ -90,7 +90,9 @@ def run_one(job: dict) -> dict:
     def score(rejection: bool) -> dict:
         gen = torch.Generator().manual_seed(10_000 + job["seed"])
         x = sample_points(trainer, n, gen, rejection=rejection)
-        return mixture_mode_stats(x, trainer.spec.modes, trainer.spec.mode_std, strict_min=strict_min)
+        # KL against the layout's true weights (data.mode_weights; None: equal)
+        return mixture_mode_stats(x, trainer.spec.modes, trainer.spec.mode_std,
+                                  strict_min=strict_min, weights=trainer.spec.mode_weights)
 
     # with rejection sampling (train.drs_steps) the row scores its output, and G's own points too;
     # the CPU seconds include drawing the scored points, which rejection makes a cost

@@ -1,8 +1,8 @@
 """What the image-to-image benchmarks share: training runs in parallel processes, the held-out
 translations, and the tables they write to docs/.
 
-Every run is `ganforge train --preset P --set ...` in its own process on one CPU thread, so the
-CPU-seconds a run used are its wall seconds; `--workers` runs go at once (one per core).
+Every run is `ganforge train --preset P --set ...` in its own process on one CPU thread; a run's
+cost is the CPU-seconds its process used; `--workers` runs go at once (one per core).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 def train(preset: str, out: Path, overrides: dict) -> float:
     """Train `preset` with `overrides` into `out` (skipped when a finished run is there);
-    returns the CPU-seconds the run took (one thread: its wall time)."""
+    returns the CPU-seconds (user + system) the run's process used, which other work on the
+    machine does not inflate as it does wall time."""
     done = out / "done.txt"
     if done.is_file():
         return float(done.read_text())
@@ -33,12 +34,14 @@ def train(preset: str, out: Path, overrides: dict) -> float:
            "--quiet", *[f"--set={k}={v}" for k, v in sets.items()]]
     if (out / "checkpoints").exists():  # an interrupted run: continue it
         cmd = [sys.executable, "-m", "ganforge", "train", "--resume", str(out), "--quiet"]
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                       env={**os.environ, "OMP_NUM_THREADS": "1"})
-    if r.returncode != 0:
-        raise SystemExit(f"{preset} -> {out}: exit {r.returncode}\n{r.stderr[-2000:]}")
-    secs = time.perf_counter() - t0
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{preset} -> {out}: exit {proc.returncode}\n{err[-2000:]}")
+    secs = usage.ru_utime + usage.ru_stime
     done.write_text(f"{secs:.1f}")
     return secs
 
