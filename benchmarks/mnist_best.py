@@ -43,6 +43,8 @@ def _selfcond(clusters: int, weight: float, **extra) -> dict:
 # name: (preset, overrides, what it adds)
 ROWS: dict[str, tuple[str, dict, str]] = {
     "dcgan": ("dcgan-mnist", {"train.steps": 4860}, "`dcgan-mnist` as it is"),
+    "dcgan-ema": ("dcgan-mnist", {"train.steps": 4860, "train.ema": 0.999},
+                  "`dcgan-mnist` + EMA 0.999 of G (sampled from the average)"),
     "selfcond": ("dcgan-mnist", _selfcond(10, 1.0),
                  ("+ EMA 0.999, minibatch discrimination, self-conditioning on 10 k-means "
                   "clusters of the pixels (G/cluster term 1)")),
@@ -55,6 +57,26 @@ ROWS: dict[str, tuple[str, dict, str]] = {
                             "20 clusters, term 5, spectral clusters (kNN graph), not k-means"),
     "selfcond20-lr4": ("dcgan-mnist", _selfcond(20, 5.0, **{"g_opt.lr": 4e-4, "d_opt.lr": 4e-4}),
                        "20 clusters, term 5, lr 4e-4, not 2e-4: the preset `mnist-best`"),
+    "selfcond20-lr6": ("dcgan-mnist", _selfcond(20, 5.0, **{"g_opt.lr": 6e-4, "d_opt.lr": 6e-4}),
+                       "20 clusters, term 5, lr 6e-4"),
+    "selfcond20-lr4-decay": ("dcgan-mnist",
+                             _selfcond(20, 5.0, **{"g_opt.lr": 4e-4, "d_opt.lr": 4e-4,
+                                                   "train.lr_schedule": "linear",
+                                                   "train.lr_final": 0.1}),
+                             "20 clusters, term 5, lr 4e-4 falling linearly to 4e-5"),
+    "selfcond30-lr4": ("dcgan-mnist", _selfcond(30, 5.0, **{"g_opt.lr": 4e-4, "d_opt.lr": 4e-4}),
+                       "30 clusters, term 5, lr 4e-4"),
+    "selfcond20-spectral-lr4": ("dcgan-mnist",
+                                _selfcond(20, 5.0, **{"model.self_cond_method": "spectral",
+                                                      "g_opt.lr": 4e-4, "d_opt.lr": 4e-4}),
+                                "20 spectral clusters, term 5, lr 4e-4"),
+    "selfcond20-lr4-emaramp": ("dcgan-mnist",
+                               _selfcond(20, 5.0, **{"g_opt.lr": 4e-4, "d_opt.lr": 4e-4,
+                                                     "train.ema": 0.99, "train.ema_final": 0.9995,
+                                                     "train.lr_schedule": "linear",
+                                                     "train.lr_final": 1.0}),
+                               ("20 clusters, term 5, lr 4e-4 (constant), the EMA half-life "
+                                "ramping from 69 to 1,386 steps")),
     "infogan-ema": ("infogan-mnist", {"train.steps": 2680, "train.ema": 0.999},
                     "`infogan-mnist` + EMA 0.999"),
 }
@@ -93,7 +115,10 @@ def table(rows: list[dict]) -> str:
         cells = [mean_sd([r[k] for r in rs], d) for k, d in
                  (("cpu_s", 0), ("fd", 1), ("precision", 2), ("recall", 2), ("classes", 1),
                   ("kl", 3))]
-        lines.append(f"| {name} | {ROWS[name][2]} | {len(rs)} | " + " | ".join(cells)
+        seeds = [r["seed"] for r in rs]
+        n = str(len(rs)) if seeds == list(range(len(rs))) else \
+            f"{len(rs)} (seed {', '.join(map(str, seeds))})"
+        lines.append(f"| {name} | {ROWS[name][2]} | {n} | " + " | ".join(cells)
                      + f" | {ok} of {len(rs)} |")
     return "\n".join(lines) + "\n"
 
@@ -125,7 +150,8 @@ READING = """
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rows", default=",".join(ROWS), help="names, each may end in :SEEDS")
+    p.add_argument("--rows", default=",".join(ROWS),
+                   help="names, each may end in :SEEDS (seeds 0..SEEDS-1) or :FIRST-LAST")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--work", default="/tmp/ganforge-bench-mnist-best2")
@@ -134,11 +160,13 @@ def main() -> int:
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     jobs = []
-    for spec in a.rows.split(","):  # name or name:seeds
+    for spec in a.rows.split(","):  # name, name:seeds or name:first-last
         n, _, k = spec.partition(":")
         if n not in ROWS:
             raise SystemExit(f"unknown row {n!r}; rows: {', '.join(ROWS)}")
-        jobs += [(n, s) for s in range(int(k) if k else a.seeds)]
+        first, _, last = k.partition("-")
+        seeds = range(int(first), int(last) + 1) if last else range(int(k) if k else a.seeds)
+        jobs += [(n, s) for s in seeds]
     with ThreadPoolExecutor(a.workers) as pool:
         rows = list(pool.map(lambda j: run_row(j[0], j[1], work), jobs))
     md = table(rows)

@@ -98,6 +98,30 @@ def test_the_d_phase_terms_are_the_pairing_loss_and_gamma_halves_of_r1_and_r2():
         "ring8", {"loss.objective": "rpgan", "loss.r1_gamma": 0.0})).phases] == ["D", "G"]
 
 
+def test_without_pairing_the_terms_are_the_classic_gan_loss_with_the_same_r1_and_r2():
+    """loss.pairing=false: Huang et al.'s GAN + R1 + R2 ablation, by hand on the same logits."""
+    cfg = preset_config("ring8", {"loss.objective": "rpgan", "loss.r1_gamma": 0.4,
+                                  "loss.pairing": False})
+    obj = build_objective(cfg)
+    assert [(p.name, p.needs_real) for p in obj.phases] == [("D", True), ("G", False)]
+    torch.manual_seed(0)
+    g, d = build_nets(cfg.model, DataSpec("ring8", "points", (2,)))
+    real, z = torch.randn(8, 2), torch.randn(8, cfg.model.z_dim)
+    out = obj.compute("D", {"G": g, "D": d}, PhaseInput(Batch(real), z, None, 0, 10))
+    lr, lf = d(real), d(g(z))
+    hand = (torch.log1p(torch.exp(-lr)).mean() + torch.log1p(torch.exp(lf)).mean()).item()
+    assert out.terms["D/adv"].item() == pytest.approx(hand, rel=1e-5)
+    assert out.terms["D/adv"].item() != pytest.approx(losses.d_relativistic_pair(lr, lf).item())
+    xr, xf = real.clone().requires_grad_(True), g(z).detach().requires_grad_(True)
+    assert out.terms["D/r1"].item() == pytest.approx(0.2 * losses.r1_penalty(d(xr), xr).item())
+    assert out.terms["D/r2"].item() == pytest.approx(0.2 * losses.r2_penalty(d(xf), xf).item())
+    g_out = obj.compute("G", {"G": g, "D": d}, PhaseInput(None, z, None, 0, 10))
+    assert g_out.terms["G/adv"].item() == pytest.approx(
+        torch.log1p(torch.exp(-lf)).mean().item(), rel=1e-5)
+    with pytest.raises(ConfigError, match="loss.pairing"):
+        preset_config("ring8", {"loss.pairing": False})
+
+
 # ---------------------------------------------------------------- networks
 
 
@@ -237,8 +261,8 @@ def test_the_preset_and_the_new_options_default_to_the_old_behaviour():
     from ganforge.presets import PRESETS
 
     for name in PRESETS:
-        if not name.startswith("rpgan-"):
-            o = preset_config(name)
+        o = preset_config(name)
+        if o.loss.objective != "rpgan":
             assert o.loss.gamma_final is o.train.ema_final is o.g_opt.beta2_final is \
                 o.d_opt.beta2_final is None, name
 

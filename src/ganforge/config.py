@@ -98,6 +98,9 @@ class LossConfig:
     r1_gamma: float = 0.0  # weight gamma of the R1 term gamma/2 * E||grad D(x)||^2 (rpgan: and R2's)
     # rpgan: gamma at the last step, reached along train.lr_schedule's curve; None keeps r1_gamma
     gamma_final: float | None = None
+    # rpgan: false swaps the relativistic pairing for the classic non-saturating GAN loss on the
+    # same logits, keeping R1 + R2: Huang et al. 2024's "GAN + R1 + R2" ablation
+    pairing: bool = True
     r1_every: int = 1  # lazy regularisation interval (Karras et al. 2020)
     gp_lambda: float = 10.0  # WGAN-GP penalty weight
     gan_gp: float = 0.0  # WGAN-GP-style penalty on the classic GAN's D; 0 disables

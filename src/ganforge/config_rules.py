@@ -82,7 +82,11 @@ def validate(cfg) -> None:
     if m.self_cond:
         needs = {
             "2 to 1000 clusters": 2 <= m.self_cond <= 1000,
-            "model.arch=dcgan": m.arch == "dcgan",
+            # built and measured for the mlp on points; images keep to the dcgan nets
+            "model.arch=dcgan, or model.arch=mlp on point data (ring8, grid25, points)":
+            m.arch == "dcgan" or (m.arch == "mlp" and cfg.data.dataset in POINT_SETS),
+            "model.self_cond_parts=image with model.arch=mlp (a point is one sample, not "
+            "channels)": m.arch != "mlp" or m.self_cond_parts == "image",
             "an unconditional model (model.conditional=false)": not m.conditional,
             "a uniform or normal model.z_dist": m.z_dist != "mixture",
             "loss.objective=gan": lo.objective == "gan",
@@ -119,6 +123,7 @@ def validate(cfg) -> None:
 
 
 ADAM_FAMILY = ("adam", "optimistic-adam", "extra-adam")
+POINT_SETS = ("ring8", "grid25", "points")  # data.dataset values of kind "points"
 
 
 AUGMENT_POLICIES = ("color", "translation", "cutout")  # nets/augment.py's transforms

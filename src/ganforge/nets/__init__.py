@@ -58,8 +58,11 @@ def generator_arch(model, spec) -> dict[str, Any]:
     else:
         arch |= {"base": model.base_channels}
     if model.self_cond:
-        from ganforge.nets.selfcond import PCA_DIMS, label_parts
+        from ganforge.nets.selfcond import label_parts, pca_dims
 
+        if model.arch == "mlp" and spec.kind != "points":
+            raise ConfigError(f"model.self_cond={model.self_cond}: with model.arch=mlp it needs "
+                              f"point data, {spec.name!r} is {spec.kind}")
         parts = label_parts(model.self_cond_parts, spec.shape)
         if model.z_dim <= parts:
             raise ConfigError(
@@ -68,7 +71,9 @@ def generator_arch(model, spec) -> dict[str, Any]:
             )
         arch["selfcond"] = {
             "k": model.self_cond, "parts": model.self_cond_parts, "z_dist": model.z_dist,
-            "embed_dim": SELFCOND_EMBED, "pca_dims": PCA_DIMS, "method": model.self_cond_method,
+            "embed_dim": SELFCOND_EMBED,
+            # points have fewer coordinates than PCA_DIMS: the coder keeps them all
+            "pca_dims": pca_dims(math.prod(spec.shape) // parts), "method": model.self_cond_method,
         }
     return arch | {"num_classes": ncls}
 
@@ -117,10 +122,11 @@ def build_discriminator(model, spec) -> nn.Module:
         wide = (c + ncls, *rest) if image else (math.prod(spec.shape) + emb,)
         inner = build_discriminator(replace(model, conditional=False), replace(spec, shape=wide))
         return ConcatConditional(inner, ncls, image=image, embed=emb)
-    if model.arch == "mlp":
+    if model.arch == "mlp":  # self-conditioned: D judges (point, cluster label) by projection
         return MLPDiscriminator(
             spec.shape, hidden=model.d_hidden, depth=model.d_depth, leaky=model.d_leaky,
-            num_classes=ncls, unit=model.pixels == "unit",
+            num_classes=model.self_cond or ncls, unit=model.pixels == "unit",
+            label_parts=1 if model.self_cond else 0,
         )
     if model.arch == "r3gan":
         return R3GANDiscriminator(spec.shape, base=model.base_channels, blocks=model.d_depth,

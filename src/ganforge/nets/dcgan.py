@@ -100,9 +100,9 @@ class DCGANDiscriminator(nn.Module):
         feat = ch_in * s0 * s0
         self.out = nn.Linear(feat, 1)
         if label_parts:  # labels [N, P], one per part (self-conditioning's cluster tuples)
-            from ganforge.nets.selfcond import PartEmbedding
+            from ganforge.nets.selfcond import part_projection
 
-            self.embed = PartEmbedding(num_classes, label_parts, feat, std=feat**-0.5)
+            self.embed = part_projection(num_classes, label_parts, feat)
         else:
             self.embed = projection_embedding(num_classes, feat) if num_classes else None
 

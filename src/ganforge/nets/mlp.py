@@ -11,7 +11,8 @@ see [0, 1]): G returns 2 sigmoid(h) - 1 and D first maps x -> (x + 1) / 2, so D 
 sigmoid's value, and the gradients are the articles' (the two affine maps cancel in the chain rule).
 
 Class conditioning seam: with `num_classes > 0`, G concatenates a learned label embedding to z and
-D adds the projection term <embed(y), h> to its logit (Miyato & Koyama 2018).
+D adds the projection term <embed(y), h> to its logit (Miyato & Koyama 2018). With `label_parts`
+P > 0 D takes labels [N, P] instead (self-conditioning's cluster labels, nets/selfcond.py).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """samples [N, *in_shape] (and labels y [N]) -> logits [N]."""
+    """samples [N, *in_shape] (and labels y [N], or [N, P] with label_parts P) -> logits [N]."""
 
     def __init__(
         self,
@@ -82,13 +83,19 @@ class MLPDiscriminator(nn.Module):
         leaky: float = 0.0,
         num_classes: int = 0,
         unit: bool = False,
+        label_parts: int = 0,
     ) -> None:
         super().__init__()
         self.num_classes, self.unit = num_classes, unit
         act, kw = (nn.LeakyReLU, {"negative_slope": leaky}) if leaky else (nn.ReLU, {})
         self.body = _mlp([math.prod(in_shape)] + [hidden] * depth, act, **kw)
         self.out = nn.Linear(hidden, 1)
-        self.embed = projection_embedding(num_classes, hidden) if num_classes else None
+        if label_parts:  # cluster labels [N, P], as in DCGANDiscriminator
+            from ganforge.nets.selfcond import part_projection
+
+            self.embed = part_projection(num_classes, label_parts, hidden)
+        else:
+            self.embed = projection_embedding(num_classes, hidden) if num_classes else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last hidden layer [N, hidden] (used by feature matching and projection)."""

@@ -122,3 +122,10 @@ PRESETS["stacked-mnist-pacgan"] = (
     "Stacked MNIST, PacDCGAN4: the DCGAN baseline with D judging 4 samples at once",
     {**PRESETS["stacked-mnist-dcgan"][1], "model.pack": 4},
 )
+# The modern baseline on Stacked MNIST: rpgan-mnist's loss, nets and ramps on the 3-channel
+# digits. Huang et al. 2024's ablation reports 1,000 modes for RpGAN + R1 + R2 against 693 for
+# GAN + R1 + R2 (`--set loss.pairing=false`); benchmarks/modes.py measures both at equal CPU.
+PRESETS["stacked-mnist-rpgan"] = (
+    "Stacked MNIST, RpGAN + R1 + R2 with rpgan-mnist's R3GAN-style nets and cosine ramps",
+    {**_CORE["rpgan-mnist"][1], "data.dataset": "stacked-mnist"},
+)
