@@ -205,7 +205,7 @@ def test_translate_gives_the_preview_output(tmp_path, inversion):
                         "--input", str(folder), "--out", str(out)], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
     for i in range(len(src)):
-        got = torch.from_numpy(np.asarray(Image.open(out / f"in{i}.png"))).permute(2, 0, 1)
+        got = torch.from_numpy(np.array(Image.open(out / f"in{i}.png"))).permute(2, 0, 1)
         want = ((shown[i, 1] + 1) * 127.5).round().to(torch.uint8)
         assert torch.equal(got, want), i  # the same 8-bit picture, pixel for pixel
 
