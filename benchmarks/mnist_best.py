@@ -149,9 +149,12 @@ READING = """
   85.7 against 80.6, class KL 0.149 against 0.141 (seed 0). Its gap is class balance (partial
   collapse), which averaging weights does not fix; what fixes it (self-conditioning, minibatch
   discrimination) would change what the preset is, and is `mnist-best`.
+- **On Stacked MNIST** (docs/modes.md): `mnist-best`'s additions to self-conditioning (lr
+  4e-4, EMA 0.999) on top of `stacked-mnist-best` lower its KL at 300 CPU-s from 0.108 to
+  0.084 (seeds 0 and 2, all 1,000 modes in both); the 0.05 target is not reached at 300 s.
 - **Not tried for lack of CPU time**: the RpGAN baseline at this budget (rpgan-mnist's
-  r3gan nets take ~0.3 s a step here, ~1,000 steps in 300 s), batch-size changes on top of
-  self-conditioning, and Stacked MNIST against `stacked-mnist-best` at equal CPU.
+  r3gan nets take ~0.3 s a step here, ~1,000 steps in 300 s), and batch-size changes on top
+  of self-conditioning.
 - The CPU-s column is what each run used on a machine shared with 3-4 other jobs (about 1.4
   times its quiet cost); the steps are the quiet-machine budget, see the script's ROWS.
 """
