@@ -150,8 +150,8 @@ READING = """
   collapse), which averaging weights does not fix; what fixes it (self-conditioning, minibatch
   discrimination) would change what the preset is, and is `mnist-best`.
 - **On Stacked MNIST** (docs/modes.md): `mnist-best`'s additions to self-conditioning (lr
-  4e-4, EMA 0.999) on top of `stacked-mnist-best` lower its KL at 300 CPU-s from 0.108 to
-  0.084 (seeds 0 and 2, all 1,000 modes in both); the 0.05 target is not reached at 300 s.
+  4e-4, EMA 0.999) on top of `stacked-mnist-best` lower its KL at 300 CPU-s from 0.109 to
+  0.092 (seeds 0-2, lower on each, all 1,000 modes); the 0.05 target is not reached at 300 s.
 - **Not tried for lack of CPU time**: the RpGAN baseline at this budget (rpgan-mnist's
   r3gan nets take ~0.3 s a step here, ~1,000 steps in 300 s), and batch-size changes on top
   of self-conditioning.
