@@ -60,9 +60,6 @@ def generator_arch(model, spec) -> dict[str, Any]:
     if model.self_cond:
         from ganforge.nets.selfcond import label_parts, pca_dims
 
-        if model.arch == "mlp" and spec.kind != "points":
-            raise ConfigError(f"model.self_cond={model.self_cond}: with model.arch=mlp it needs "
-                              f"point data, {spec.name!r} is {spec.kind}")
         parts = label_parts(model.self_cond_parts, spec.shape)
         if model.z_dim <= parts:
             raise ConfigError(
