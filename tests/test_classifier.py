@@ -94,6 +94,28 @@ def test_training_leaves_global_rng_untouched():
     assert 0.0 <= clf.accuracy <= 1.0
 
 
+def test_writer_warp_changes_strokes_not_the_frame(mnist_test):
+    from ganforge.errors import ConfigError
+    from ganforge.metrics.classifier import _warp, classifier_key
+
+    x = mnist_test.x[:64]
+    out = _warp(x, 1.0, torch.Generator().manual_seed(0))
+    again = _warp(x, 1.0, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.equal(out, again)  # reproducible from the generator
+    assert out.min() >= -1.0 and out.max() <= 1.0
+    moved = (out - x).abs().flatten(1).mean(1)
+    assert (moved > 0.02).float().mean() > 0.9  # nearly every digit is warped
+    blank = -torch.ones(4, 1, 28, 28)
+    assert torch.equal(_warp(blank, 1.0, torch.Generator().manual_seed(0)), blank)
+    ink = ((x + 1) / 2).flatten(1).sum(1)
+    assert ((((out + 1) / 2).flatten(1).sum(1) / ink) - 1).abs().median() < 0.6  # still a digit
+    assert torch.equal(_warp(x, 0.0, torch.Generator()), x)
+    keys = {classifier_key(mnist_test, ClassifierSettings(warp=w)) for w in (0.0, 0.5, 1.0)}
+    assert len(keys) == 3
+    with pytest.raises(ConfigError, match="warp=3"):
+        ClassifierSettings(warp=3.0)
+
+
 def test_real_mnist_covers_all_ten_classes(mnist_test, mnist_clf):
     report = evaluate(
         mnist_test.x[:2000],
