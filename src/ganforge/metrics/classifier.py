@@ -142,11 +142,11 @@ def _warp(x: torch.Tensor, w: float, gen: torch.Generator) -> torch.Tensor:
     if w == 0.0:
         return x
     n = x.shape[0]
-    u = torch.rand(n, 5, generator=gen) * 2 - 1
+    u = (torch.rand(n, 5, generator=gen) * 2 - 1).to(x.device)
     angle, scale = u[:, 0] * math.radians(20 * w), 1 + 0.25 * w * u[:, 1]
     aspect, shear = 1 + 0.25 * w * u[:, 2], 0.4 * w * u[:, 3]
     cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.zeros(n, 2, 3)  # output -> input sampling grid: the inverse map
+    theta = torch.zeros(n, 2, 3, device=x.device)  # output -> input sampling grid: the inverse map
     theta[:, 0, 0], theta[:, 0, 1] = cos / (scale * aspect), -sin / scale + shear
     theta[:, 1, 0], theta[:, 1, 1] = sin / scale, cos / scale
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
