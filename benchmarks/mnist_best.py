@@ -77,6 +77,15 @@ ROWS: dict[str, tuple[str, dict, str]] = {
                                                      "train.lr_final": 1.0}),
                                ("20 clusters, term 5, lr 4e-4 (constant), the EMA half-life "
                                 "ramping from 69 to 1,386 steps")),
+    "selfcond20-lr4-w2": ("dcgan-mnist", _selfcond(20, 2.0, **{"g_opt.lr": 4e-4, "d_opt.lr": 4e-4}),
+                          "20 clusters, G/cluster term 2 (not 5), lr 4e-4"),
+    "selfcond20-lr4-r1": ("dcgan-mnist",
+                          _selfcond(20, 5.0, **{"g_opt.lr": 4e-4, "d_opt.lr": 4e-4,
+                                                "loss.r1_gamma": 0.1, "loss.r1_every": 16,
+                                                "train.steps": 3450}),
+                          ("20 clusters, term 5, lr 4e-4, lazy R1 (gamma 0.1 every 16 steps), "
+                           "3,450 steps: R1 makes a step 1.13x dearer (measured), so this row "
+                           "spends ~10% more than 300 quiet CPU-s (equal CPU: ~3,140 steps)")),
     "infogan-ema": ("infogan-mnist", {"train.steps": 2680, "train.ema": 0.999},
                     "`infogan-mnist` + EMA 0.999"),
 }
