@@ -42,10 +42,13 @@ from translation_common import (
 
 from ganforge.data import load_dataset
 from ganforge.data.base import DataSpec, TensorDataset
+from ganforge.data.images import uint8_to_signed
 from ganforge.metrics.classifier import ClassifierSettings, load_or_train
+from ganforge.presets import PRESETS
 from ganforge.sampling.translate import load_translator
 from ganforge.visuals.images import save_image_grid
 
+PRESET = "cyclegan-digits2mnist"
 JUDGE = ClassifierSettings(warp=1.0, min_steps=3000)
 READING = """Reading the tables:
 - **The cycle loss earns its keep with the paper's G.** The ResNet G has no skip connections;
@@ -74,10 +77,6 @@ VARIANTS = {"CycleGAN": ("cycle", {}), "no cycle": ("nocycle", NO_CYCLE),
             "no cycle, ResNet G": ("res3-nocycle", RESNET | NO_CYCLE)}
 
 
-def signed(u: torch.Tensor) -> torch.Tensor:
-    return u.float() / 127.5 - 1
-
-
 def classifier(x: torch.Tensor, y: torch.Tensor, name: str, identity: str):
     spec = DataSpec(name, "image", tuple(x.shape[1:]), 10, identity=identity)
     return load_or_train(TensorDataset(x, y, spec), JUDGE)
@@ -103,9 +102,14 @@ def optdigits_format(u: torch.Tensor) -> torch.Tensor:
     return torch.stack(out) * 2 - 1
 
 
+def kept(pred: torch.Tensor, y: torch.Tensor) -> float:
+    """Share of predicted labels equal to the true ones."""
+    return float((pred == y).float().mean())
+
+
 def per_class(pred: torch.Tensor, y: torch.Tensor) -> list[str]:
     """Class kept (%) of each digit 0..9."""
-    return [f"{100 * float((pred[y == c] == c).float().mean()):.0f}" for c in range(10)]
+    return [f"{100 * kept(pred[y == c], y[y == c]):.0f}" for c in range(10)]
 
 
 def main() -> int:
@@ -121,20 +125,19 @@ def main() -> int:
     for name, (prefix, ov) in VARIANTS.items():
         for s in range(a.seeds):
             out = work / f"{prefix}-seed{s}"
-            jobs.append(("cyclegan-digits2mnist", out,
+            jobs.append((PRESET, out,
                          {"data.data_dir": str(MNIST), **ov, **extra, "train.seed": s}))
             runs.setdefault(name, []).append(out)
     secs = dict(zip((job[1] for job in jobs), train_all(jobs, a.workers)))
 
     train = load_dataset("digits2mnist", data_dir=str(MNIST), split="train")
     test = load_dataset("digits2mnist", data_dir=str(MNIST), split="test")
-    clf_b = classifier(signed(train.b.data), train.labels_b, "mnist",
+    clf_b = classifier(uint8_to_signed(train.b.data), train.labels_b, "mnist",
                        "digits2mnist-train-B:" + train.spec.identity)
-    clf_a = classifier(signed(train.a.data), train.labels_a, "digits28",
+    clf_a = classifier(uint8_to_signed(train.a.data), train.labels_a, "digits28",
                        "digits2mnist-train-A:" + train.spec.identity)
-    xa, ya, xb, yb = signed(test.a.data), test.labels_a, signed(test.b.data), test.labels_b
-    real_a = float((clf_a.predict(xa) == ya).float().mean())
-    real_b = float((clf_b.predict(xb) == yb).float().mean())
+    xa, ya, xb, yb = uint8_to_signed(test.a.data), test.labels_a, uint8_to_signed(test.b.data), test.labels_b
+    real_a, real_b = kept(clf_a.predict(xa), ya), kept(clf_b.predict(xb), yb)
     rows, shown, classes = [], [], {}
     for name, folders in runs.items():
         ab, ba, cyc_a, cyc_b, pa, pb = [], [], [], [], [], []
@@ -143,8 +146,8 @@ def main() -> int:
             gb, fa = translate_batch(g, xa), translate_batch(fnet, xb)
             pb.append(clf_b.predict(gb))
             pa.append(clf_a.predict(fa))
-            ab.append(float((pb[-1] == ya).float().mean()))
-            ba.append(float((pa[-1] == yb).float().mean()))
+            ab.append(kept(pb[-1], ya))
+            ba.append(kept(pa[-1], yb))
             cyc_a.append(float((translate_batch(fnet, gb) - xa).abs().mean()))
             cyc_b.append(float((translate_batch(g, fa) - xb).abs().mean()))
             if f == folders[0]:
@@ -158,13 +161,13 @@ def main() -> int:
     # for scale: each domain's images read, untranslated, by the other's classifier; and each
     # MNIST digit's exact shape in domain A's format (the best a shape-keeping F can do)
     id_ab, id_ba = clf_b.predict(xa), clf_a.predict(xb)
-    kept = clf_a.predict(optdigits_format(test.b.data))
-    pct = lambda p, y: f"{100 * float((p == y).float().mean()):.1f} %"
+    exact = clf_a.predict(optdigits_format(test.b.data))
+    pct = lambda p, y: f"{100 * kept(p, y):.1f} %"
     rows.append(["identity (no translation)", pct(id_ab, ya), pct(id_ba, yb), "0", "0", ""])
-    rows.append(["each MNIST shape in sklearn's format (`optdigits_format`)", "", pct(kept, yb),
+    rows.append(["each MNIST shape in sklearn's format (`optdigits_format`)", "", pct(exact, yb),
                  "", "", ""])
     classes |= {"identity A->B": per_class(id_ab, ya), "identity B->A": per_class(id_ba, yb),
-                "MNIST shape in sklearn's format B->A": per_class(kept, yb)}
+                "MNIST shape in sklearn's format B->A": per_class(exact, yb)}
     grid = torch.stack([xa[:12], *(s[0] for s in shown), xb[:12], *(s[1] for s in shown)], 1)
     save_image_grid(grid.flatten(0, 1), ROOT / "docs" / "img" / "cyclegan-digits2mnist.png",
                     nrow=grid.shape[1])
@@ -179,7 +182,7 @@ def main() -> int:
     text = f"""# CycleGAN: scikit-learn digits <-> MNIST, unpaired, against no cycle loss
 
 Made by `{command_line()}` ({machine_note()}). {a.seeds} seed(s) per row, mean ± sd over seeds,
-{a.steps or 2000} steps per run. Held out: 297 sklearn digits (A), 2,000 MNIST digits (B).
+{a.steps or PRESETS[PRESET][1]['train.steps']} steps per run. Held out: 297 sklearn digits (A), 2,000 MNIST digits (B).
 
 {markdown_table(head, rows)}
 
