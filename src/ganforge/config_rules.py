@@ -157,9 +157,6 @@ def _check_augment(cfg) -> None:
     if m.augment and m.augment_p == 0 and not t.ada_target:
         raise ConfigError("model.augment_p=0: no transform would ever apply; set it > 0, or "
                           "let train.ada_target move it")
-    if t.ada_target and m.self_cond:
-        raise ConfigError("train.ada_target: ADA's probe cannot label real images with "
-                          "model.self_cond's clusters; use a fixed model.augment_p")
     if not 0.0 <= t.ada_target < 1.0:
         raise ConfigError(f"train.ada_target: must be in [0, 1), got {t.ada_target}")
     if t.ada_target and not m.augment:

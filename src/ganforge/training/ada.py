@@ -7,7 +7,8 @@ images from fakes, 1 when it is sure of every one (it has memorised them). Each 
 p by sign(r_t - target) * (images seen since the last one) / (`train.ada_kimg` * 1000), clipped to
 [0, 1], so p can go from 0 to 1 in ada_kimg thousand images (the paper: target 0.6, 500k images,
 every 4 steps). Here the adjustment comes once per tick, on r_t measured then on
-`PROBE_IMAGES` real images through D in its training mode, augmentation included; D's buffers
+`PROBE_IMAGES` real images through D in its training mode, augmentation included, with the labels
+the objective gives real images (class labels, or self-conditioning's clusters); D's buffers
 (batch-norm statistics, spectral-norm vectors) are restored afterwards, so the probe changes
 nothing but p. The real images come from a fixed-seed draw per tick, the same on every rank,
 and D's weights are the same on every rank, so p stays equal across a torchrun job. p is a
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from ganforge.data.base import Batch
 from ganforge.errors import ConfigError
 from ganforge.nets.augment import AugmentedDiscriminator
 
@@ -58,8 +60,14 @@ class AdaptiveAugment:
         size = len(trainer.data) if hasattr(trainer.data, "__len__") else PROBE_IMAGES
         n = max(pack, min(PROBE_IMAGES, size) // pack * pack)
         batch = trainer.data.real_sample(n, seed=trainer.step)
-        x = batch.x.to(trainer.device)
-        y = batch.y.to(trainer.device) if batch.y is not None and self.d.num_classes else None
+        batch = Batch(batch.x.to(trainer.device),
+                      None if batch.y is None else batch.y.to(trainer.device))
+        # the labels D reads with real images, as the objective gives them (class labels, or
+        # self-conditioning's clusters); z is only needed for G's side and is discarded
+        z = trainer.prior(n, torch.Generator().manual_seed(trainer.step), device="cpu")
+        batch, _ = trainer.objective.relabel(trainer.nets, batch, z.to(trainer.device), None)
+        x = batch.x
+        y = batch.y if batch.y is not None and self.d.num_classes else None
         saved = {k: v.clone() for k, v in self.d.state_dict().items()}
         mode = self.d.training
         self.d.train()
