@@ -110,12 +110,13 @@ class GANObjective(Objective):
         return nets
 
     def relabel(self, nets, real, z, y_fake):
-        """Self-conditioned: D judges (image, cluster); G's clusters are read from z."""
+        """Self-conditioned: D judges (image, cluster); G's clusters are read from z (no z:
+        real labels only, as ADA's probe asks)."""
         if self.coder is None:
             return real, y_fake
         if real is not None:
             real = Batch(real.x, self.coder.assign(real.x))
-        return real, nets["G"].labels(z)
+        return real, y_fake if z is None else nets["G"].labels(z)
 
     # ---- instance noise ---------------------------------------------------------------------
     def _noisy(self, x: torch.Tensor, inp: PhaseInput) -> torch.Tensor:

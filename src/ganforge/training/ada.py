@@ -63,9 +63,8 @@ class AdaptiveAugment:
         batch = Batch(batch.x.to(trainer.device),
                       None if batch.y is None else batch.y.to(trainer.device))
         # the labels D reads with real images, as the objective gives them (class labels, or
-        # self-conditioning's clusters); z is only needed for G's side and is discarded
-        z = trainer.prior(n, torch.Generator().manual_seed(trainer.step), device="cpu")
-        batch, _ = trainer.objective.relabel(trainer.nets, batch, z.to(trainer.device), None)
+        # self-conditioning's clusters); no z: G's side is not asked for
+        batch, _ = trainer.objective.relabel(trainer.nets, batch, None, None)
         x = batch.x
         y = batch.y if batch.y is not None and self.d.num_classes else None
         saved = {k: v.clone() for k, v in self.d.state_dict().items()}
