@@ -38,7 +38,7 @@ def run_one(variant: str, seconds: float, data_dir: str, seed: int) -> dict:
     from ganforge.runner import make_trainer
 
     torch.set_num_threads(1)
-    preset = "dcgan-mnist" if variant == "gan" else f"{variant}-mnist"
+    preset = "dcgan-mnist-paper" if variant == "gan" else f"{variant}-mnist"
     cfg = preset_config(preset, {
         "data.data_dir": data_dir, "data.split": "test", "data.download": False,
         "train.device": "cpu", "train.threads": 1, "train.diagnose": False,
@@ -122,7 +122,7 @@ def main() -> int:
         head = (
             "# The GAN family on MNIST at a fixed CPU budget\n\n"
             f"Produced by `python benchmarks/family.py --seconds {a.seconds:g} --jobs {a.jobs} "
-            f"--out {a.out}`: each variant's `<variant>-mnist` preset (`gan` is `dcgan-mnist`) "
+            f"--out {a.out}`: each variant's `<variant>-mnist` preset (`gan` is `dcgan-mnist-paper`) "
             f"trains for {a.seconds:g} s of wall time on one CPU thread ({a.jobs} at a time) on "
             "the MNIST test split, then 2,000 samples are scored against 2,000 real digits with "
             "`ganforge.metrics.evaluate` and the cached MNIST domain classifier as feature "

@@ -7,7 +7,7 @@
 2. floors: every metric on two disjoint halves of the MNIST test split (5,000 vs 5,000) and of
    ring8 (fresh draws): what a perfect generator would score under this protocol;
 3. presets: `ganforge eval` numbers for each run folder given with --runs (e.g. seed-mlp-mnist and
-   dcgan-mnist trained for fixed step budgets; docs/metrics.md lists the commands).
+   dcgan-mnist-paper trained for fixed step budgets; docs/metrics.md lists the commands).
 
 Prints Markdown tables (the ones in docs/metrics.md) and writes them as JSON to --out.
 """

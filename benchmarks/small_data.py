@@ -1,10 +1,10 @@
 """GANs on small datasets: DiffAugment and ADA against the same presets without augmentation.
 
 Three small sets (all on hand): scikit-learn's 1,797 8x8 digits (`digits` preset, data.split=all),
-a 1,000-image MNIST subset (data.subset=1000 of the t10k split) under two recipes (`dcgan-mnist`
+a 1,000-image MNIST subset (data.subset=1000 of the t10k split) under two recipes (`dcgan-mnist-paper`
 as it is, and the same nets self-conditioned, docs/mnist-best.md's `selfcond20-lr4` row), and the
 100 face crops bundled in scikit-image (`lfw_subset`'s other 100 images are not faces)
-(`dcgan-mnist` nets on data.dataset=lfw-faces, 28x28 grey). Rows:
+(`dcgan-mnist-paper` nets on data.dataset=lfw-faces, 28x28 grey). Rows:
 - none: the preset as it is;
 - DiffAugment: model.augment=color,translation,cutout at p = 1 (Zhao et al. 2020);
 - ADA: the same transforms with p adapted towards E[sign D(x)] = 0.6 (Karras et al. 2020),
@@ -38,13 +38,13 @@ from translation_common import train_all as _train_all
 N = 2000
 SETS = {  # name: (preset, overrides, steps)
     "digits (1,797)": ("digits", {"data.split": "all"}, 3000),
-    "MNIST subset (1,000)": ("dcgan-mnist", {"data.subset": 1000, "data.data_dir": str(MNIST),
+    "MNIST subset (1,000)": ("dcgan-mnist-paper", {"data.subset": 1000, "data.data_dir": str(MNIST),
                                              "data.split": "test"}, 2000),
-    "LFW faces (100)": ("dcgan-mnist", {"data.dataset": "lfw-faces"}, 2000),
-    # dcgan-mnist self-conditioned on 20 k-means clusters with minibatch discrimination, EMA and
+    "LFW faces (100)": ("dcgan-mnist-paper", {"data.dataset": "lfw-faces"}, 2000),
+    # dcgan-mnist-paper self-conditioned on 20 k-means clusters with minibatch discrimination, EMA and
     # lr 4e-4 (docs/mnist-best.md's `selfcond20-lr4` row) at its 300-CPU-s steps: a recipe that
     # reaches FD ~11 on 10,000 digits, with a D strong enough to overfit 1,000 of them
-    "MNIST subset (1,000), self-conditioned": ("dcgan-mnist", {
+    "MNIST subset (1,000), self-conditioned": ("dcgan-mnist-paper", {
         "data.subset": 1000, "data.data_dir": str(MNIST), "data.split": "test",
         "train.ema": 0.999, "model.minibatch_disc": True, "model.self_cond": 20,
         "loss.self_cond_weight": 5.0, "g_opt.lr": 4e-4, "d_opt.lr": 4e-4}, 3550),
@@ -147,7 +147,7 @@ Reading the table (as measured on 2026-11-30):
   and 90 over the seeds), speckled, noisy digits. DiffAugment brings it to 59.8 +- 2.9 and ADA
   to 22.2 +- 0.5, 9 times lower, on every seed. ADA's p settles near 0.3-0.5. Memorised stays
   at the base rate that unseen real digits show (the note below), so the gain is not copying.
-- **Where D does not overfit yet, augmentation costs.** `dcgan-mnist` on the same 1,000 digits
+- **Where D does not overfit yet, augmentation costs.** `dcgan-mnist-paper` on the same 1,000 digits
   is still far from converged after 2,000 steps (FD 120 without augmentation), and ADA (140)
   and DiffAugment (234) slow it further. On the 1,797 8x8 digits ADA helps a little (FD 13.1
   against 15.1). On the 100 faces augmentation cuts memorisation (4.3% of samples copy a
@@ -156,7 +156,7 @@ Reading the table (as measured on 2026-11-30):
 - DiffAugment's fixed p = 1 is worse than ADA on every set. No leak shows: no sample carries a
   cutout square, and the brightness spread matches the real images'.
 - Fixed on 2026-11-30: the MNIST-subset rows' FD was computed against the 1,000 training digits,
-  not the 10,000 that this text names (a wrong test of the set's overrides); the `dcgan-mnist`
+  not the 10,000 that this text names (a wrong test of the set's overrides); the `dcgan-mnist-paper`
   rows read FD 229, 483 and 277 then.
 
 FD: digits and MNIST in ganforge's classifier features against all real images of the split

@@ -243,7 +243,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="whole-process runs per side")
     ap.add_argument("--short", type=int, default=1, help="steps of the start-up runs (0: skip)")
     ap.add_argument("--data-dir", type=Path, default=MNIST)
-    ap.add_argument("--presets", default="seed-mlp-mnist,dcgan-mnist")
+    ap.add_argument("--presets", default="seed-mlp-mnist,dcgan-mnist-paper")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "speed.md")
     args = ap.parse_args()
     rows = []
