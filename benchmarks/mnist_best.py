@@ -222,6 +222,14 @@ READING = """
   85.7 against 80.6, class KL 0.149 against 0.141 (seed 0). What fixes the rest of the class
   balance (self-conditioning, minibatch discrimination) would change what the preset is, and
   is `mnist-best`.
+- **The `digits` default takes the same two changes** (2026-11-30): lr 4e-4 and lazy R1, 3,600
+  steps instead of 4,000 (they used 59-69 CPU-s against the former preset's 67-73). Scored by
+  `ganforge eval RUN --n 1797 --metrics fd,pr,modes --extractor classifier --split all` (the
+  digits' own classifier, against all 1,797 digits), seeds 0-2: FD 9.3, 12.1, 10.2 against
+  10.8, 12.4, 14.1, class KL 0.029, 0.032, 0.040 against 0.030, 0.047, 0.067. Made by `ganforge
+  train --preset digits --set train.seed=S --set train.threads=1 --set train.diagnose=false`,
+  once with `--set g_opt.lr=2e-4 --set d_opt.lr=2e-4 --set loss.r1_gamma=0 --steps 4000` (the
+  former preset); at 4,000 steps the new settings scored 9.3, 11.8, 10.0 for 76-80 CPU-s.
 - **On Stacked MNIST** (docs/modes.md): the k-means recipe's additions to self-conditioning (lr
   4e-4, EMA 0.999) on top of `stacked-mnist-best` lower its KL at 300 CPU-s from 0.109 to
   0.092 (seeds 0-2, lower on each, all 1,000 modes); the 0.05 target is not reached at 300 s.
