@@ -39,7 +39,7 @@ N = 2000
 SETS = {  # name: (preset, overrides, steps)
     # the digits preset as measured here: lr 2e-4 without R1 (its settings until 2026-11-30)
     "digits (1,797)": ("digits", {"data.split": "all", "g_opt.lr": 2e-4, "d_opt.lr": 2e-4,
-                                  "loss.r1_gamma": 0.0}, 3000),
+                                  "loss.r1_gamma": 0.0, "loss.r1_every": 1}, 3000),
     "MNIST subset (1,000)": ("dcgan-mnist-paper", {"data.subset": 1000, "data.data_dir": str(MNIST),
                                              "data.split": "test"}, 2000),
     "LFW faces (100)": ("dcgan-mnist-paper", {"data.dataset": "lfw-faces"}, 2000),
