@@ -80,6 +80,8 @@ def test_config_is_frozen():
         ("lsgan-digits", "loss.r1_every", "4", "loss.r1_every=4: has no effect"),
         ("infogan-digits", "loss.margin", "2", "applies to ebgan"),
         ("ebgan-digits", "model.minibatch_disc", "true", "model.minibatch_disc: has no effect"),
+        # lazy R1's interval with the penalty off: the digits preset carries r1_every=16
+        ("digits", "loss.r1_gamma", "0", "loss.r1_every=16: spaces the R1 penalty, which is off"),
     ],
 )
 def test_an_option_the_objective_ignores_is_refused(preset, key, value, needle):
