@@ -1,23 +1,27 @@
 """x4 super-resolution of held-out photographs: bicubic, SRResNet and SRGAN side by side, with
 the published numbers beside ours (Ledig et al. 2017, Table 2).
 
-Each seed trains `srgan-photos` once: `loss.pretrain_steps` of pixel MSE (SRResNet; its
+Each seed trains `srgan-photos` three ways: `loss.pretrain_steps` of pixel MSE (SRResNet; its
 checkpoint at that step is the SRResNet row), then adversarial steps with the content loss
-(offline: VGG19 relu2_2 features with fixed random weights, "vgg19-random"; the paper's VGG54
-needs the ImageNet weights file) + 1e-3 x the adversarial loss (the SRGAN row). Training
+(offline: the FID Inception-v3's Conv2d_2b_3x3 features, ImageNet weights from the
+ganforge[inception] extra; the paper's VGG54 needs the VGG19 weights file) + 1e-3 x the
+adversarial loss (the SRGAN row); with the paper's net and with the bicubic skip; and once more
+with the skip and the former content loss, VGG19 relu2_2 with fixed random weights. Training
 crops come from the 7 training photographs of the bundled-photos protocol (data/bundled.py).
 Scores on the 4 held-out photographs (chelsea, coffee, flower, grace_hopper), whole, each cut
 to a multiple of 4 and down-scaled x4 (bicubic with antialiasing, 8-bit, data/pairs.py): PSNR
 and SSIM on the Y channel (ITU-R BT.601), 4 border pixels cropped, as the SR papers report
 (metrics/restoration.py). Mean over the photos per run; mean ± sd over seeds.
 
-    python benchmarks/srgan.py                 # 3 seeds, 2 workers: about 30 minutes here
+    python benchmarks/srgan.py                 # 3 seeds, 2 workers: about 50 minutes here
     python benchmarks/srgan.py --seeds 1 --pretrain 200 --adversarial 20 --work /tmp/sr
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 from pathlib import Path
 
 import torch
@@ -44,6 +48,16 @@ PUBLISHED = [  # Ledig et al. 2017, Table 2 (x4; PSNR dB / SSIM on Y, MATLAB bic
     ["SRResNet", "32.05 / 0.9019", "28.49 / 0.8184"],
     ["SRGAN", "29.40 / 0.8472", "26.02 / 0.7397"],
 ]
+
+
+RANDOM_VGG = " + bicubic skip, random VGG19 content (the former preset)"
+
+
+def last_terms(run: Path) -> tuple[float, float]:
+    """(content, weighted adversarial) terms of G's loss in the run's last logged record."""
+    recs = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    last = [r for r in recs if "G/content" in r][-1]
+    return last["G/content"], last["G/adv"]
 
 
 def held_out() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
@@ -76,9 +90,14 @@ def main() -> int:
     ov = {"loss.pretrain_steps": pre, "train.steps": pre + adv, "train.checkpoint_every": pre,
           "train.keep_checkpoints": 3}
     work = Path(a.work)
+    variants = {  # run-folder prefix: (overrides, name suffix of its rows)
+        "": ({"model.sr_skip": False}, ""),
+        "skip-": ({"model.sr_skip": True}, " + bicubic skip"),
+        "skip-vggrand-": ({"model.sr_skip": True, "loss.content": "vgg19-random",
+                           "loss.content_layer": "relu2_2"}, RANDOM_VGG),
+    }
     jobs = [("srgan-photos", work / f"{prefix}seed{s}", {**ov, **sets, "train.seed": s})
-            for prefix, sets in (("", {"model.sr_skip": False}), ("skip-", {"model.sr_skip": True}))
-            for s in range(a.seeds)]
+            for prefix, (sets, _) in variants.items() for s in range(a.seeds)]
     secs = train_all(jobs, a.workers)
 
     photos = held_out()
@@ -86,12 +105,16 @@ def main() -> int:
            for _, _, lr in photos]
     bic_s = [scores(b, hr) for b, (_, hr, _) in zip(bic, photos)]
     res = {"SRResNet": [], "SRGAN": [], "SRResNet + bicubic skip": [],
-           "SRGAN + bicubic skip": []}
+           "SRGAN + bicubic skip": [], "SRGAN" + RANDOM_VGG: []}
+    terms = {k: [] for k in res if k.startswith("SRGAN")}  # (content, adversarial) at the end
     shown = {}
-    for _, out, sets in jobs:
-        tail = " + bicubic skip" if sets.get("model.sr_skip") else ""
-        for name, ck in (("SRResNet", out / "checkpoints" / f"step-{pre:08d}.safetensors"),
-                         ("SRGAN", out)):
+    for (_, out, sets), (prefix, (_, tail)) in zip(
+            jobs, [(p, v) for p, v in variants.items() for _ in range(a.seeds)]):
+        stages = [("SRGAN", out)]
+        if prefix != "skip-vggrand-":  # its SRResNet is the skip run's (same seed, same steps)
+            stages.insert(0, ("SRResNet", out / "checkpoints" / f"step-{pre:08d}.safetensors"))
+        terms["SRGAN" + tail].append(last_terms(out))
+        for name, ck in stages:
             tr = load_translator(ck)
             per = []
             for i, (_, hr, lr) in enumerate(photos):
@@ -101,9 +124,12 @@ def main() -> int:
                     shown[name + tail] = sr
             res[name + tail].append(tuple(sum(v) / len(v) for v in zip(*per)))
     rows = [["bicubic", f"{sum(s[0] for s in bic_s) / len(bic_s):.2f}",
-             f"{sum(s[1] for s in bic_s) / len(bic_s):.4f}"]]
+             f"{sum(s[1] for s in bic_s) / len(bic_s):.4f}", ""]]
     for name, vals in res.items():
-        rows.append([name, mean_sd([v[0] for v in vals], 2), mean_sd([v[1] for v in vals], 4)])
+        t = terms.get(name)
+        rows.append([name, mean_sd([v[0] for v in vals], 2), mean_sd([v[1] for v in vals], 4),
+                     f"{statistics.mean(c for c, _ in t):.2g} / "
+                     f"{statistics.mean(g for _, g in t):.2g}" if t else ""])
     per_photo = [[n, f"{s[0]:.2f} / {s[1]:.4f}"] for (n, _, _), s in zip(photos, bic_s)]
 
     _, hr0, lr0 = photos[0]
@@ -111,8 +137,9 @@ def main() -> int:
     up = F.interpolate(lr0, scale_factor=SCALE, mode="nearest")
     pics = torch.cat([t[box] for t in (up, bic[0], *shown.values(), hr0)])
     save_image_grid(pics, ROOT / "docs" / "img" / "srgan-photos.png", nrow=len(pics))
-    n = len(secs) // 2
-    cpu = f"{sum(secs[:n]) / n / 60:.1f} (paper's net) and {sum(secs[n:]) / n / 60:.1f} (with the skip)"
+    n = a.seeds
+    cpu = ", ".join(f"{sum(secs[i * n:(i + 1) * n]) / n / 60:.1f} ({what})" for i, what in
+                    enumerate(("paper's net", "with the skip", "the skip, random VGG19")))
     text = f"""# Super-resolution x4: bicubic, SRResNet and SRGAN on held-out photographs
 
 Made by `{command_line()}` ({machine_note()}). {a.seeds} seed(s), mean ± sd over seeds; each
@@ -125,7 +152,7 @@ bicubic up-scaling of its input and starts from it.
 
 ## Ours: the 4 held-out bundled photographs (chelsea, coffee, flower, grace_hopper)
 
-{markdown_table(["method", "PSNR (dB)", "SSIM"], rows)}
+{markdown_table(["method", "PSNR (dB)", "SSIM", "G's content / adversarial term, last step"], rows)}
 
 Bicubic per photo (PSNR / SSIM): {"; ".join(" ".join(r) for r in per_photo)}.
 Target: SRResNet above bicubic PSNR.
@@ -154,7 +181,7 @@ Columns: the low-resolution input (nearest) | bicubic | SRResNet | SRGAN | SRRes
 SRGAN + skip | the photo (a 128x128 window of chelsea, seed 0).
 """
     write_doc("srgan.md", text)
-    print(markdown_table(["method", "PSNR", "SSIM"], rows))
+    print(markdown_table(["method", "PSNR", "SSIM", "content / adversarial"], rows))
     return 0
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from ganforge.cli import main
-from ganforge.errors import DataError
+from ganforge.errors import ConfigError, DataError
 from ganforge.metrics import inception_fid as R
 from ganforge.metrics.cli import read_pair, read_samples
 from ganforge.metrics.features import file_sha256
@@ -225,3 +225,59 @@ def test_sample_files_npz_channels_last_and_folder_sizes(tmp_path):
     real, fake = read_pair(str(tmp_path / "arr.npy"), str(tmp_path / "imgs"))
     assert fake.shape == (2, 3, 20, 20)
     assert read_samples(str(tmp_path / "imgs")).shape == (2, 3, 24, 24)
+
+
+# ---- the content loss of SRGAN on the same weights (loss.content=inception)
+
+
+@needs_extra
+def test_content_features_are_the_ports_layers_frozen_and_differentiable():
+    net = R.load_inception_content(None, "Conv2d_2b_3x3")
+    assert not any(p.requires_grad for p in net.parameters()) and not net.training
+    x = torch.from_numpy(_photo_crops(2, 64)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    x.requires_grad_(True)
+    f = net(x)
+    assert f.shape == (2, 64, 29, 29)  # 64 -> 31 (3x3 stride 2) -> 29 (3x3) -> 29 (padded)
+    f.pow(2).mean().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    # the last layer's map, averaged, is the pool feature of the full net on the same input
+    with torch.no_grad():
+        big = torch.nn.functional.interpolate(x.detach(), size=(299, 299), mode="bilinear")
+        pool, _ = net.net((127.5 * (big + 1) - 128) / 128)
+        deep = R.InceptionContent(net.net, "Mixed_7c")(big).mean(dim=(2, 3))
+    torch.testing.assert_close(deep, pool, atol=1e-6, rtol=0)
+    # grey images are repeated to RGB; a layer that is not Inception's is refused in one line
+    assert net(x[:, :1].detach()).shape == (2, 64, 29, 29)
+    with pytest.raises(ConfigError, match="unknown layer 'relu2_2'; choose from Conv2d_1a_3x3"):
+        R.InceptionContent(net.net, "relu2_2")
+
+
+def test_content_layer_and_file_must_belong_to_the_chosen_loss():
+    from ganforge.config import from_dict
+    from ganforge.presets import preset_config
+
+    cases = [({"loss.content_layer": "relu2_2"}, "not a layer of loss.content=inception's net"),
+             ({"loss.content": "vgg19-random", "loss.content_layer": "Conv2d_2b_3x3"},
+              "not a layer of loss.content=vgg19-random's net"),
+             ({"loss.content": "mse", "loss.content_layer": "relu2_2"},
+              "loss.content=mse compares pixels, not features"),
+             ({"loss.content": "vgg19-random", "loss.feature_file": "w.pth"},
+              "reads no weights file")]
+    for over, needle in cases:
+        with pytest.raises(ConfigError, match=needle):
+            preset_config("srgan-photos", over)
+    # switching the preset's loss needs no other key: the layer defaults to the net's own
+    assert preset_config("srgan-photos", {"loss.content": "mse"}).loss.content_layer is None
+    # an older run's config kept relu5_4 beside a pixel loss: it still loads
+    old = preset_config("srresnet-photos").to_dict()
+    old["loss"]["content_layer"] = "relu5_4"
+    assert from_dict(old).loss.content_layer is None
+
+
+def test_a_missing_inception_file_stops_srgan_before_training(tmp_path):
+    from ganforge.presets import preset_config
+    from ganforge.runner import make_trainer
+
+    cfg = preset_config("srgan-photos", {"loss.feature_file": str(tmp_path / "nope.pt")})
+    with pytest.raises(DataError, match="nope.pt: FID Inception file not found"):
+        make_trainer(cfg, tmp_path / "run", quiet=True)

@@ -125,9 +125,10 @@ class LossConfig:
     cycle_weight: float = 10.0  # CycleGAN: lambda of the cycle terms (Zhu et al. 2017)
     identity_weight: float = 0.5  # CycleGAN: identity terms' weight, as a fraction of lambda
     pool_size: int = 50  # CycleGAN: history of generated images D also sees; 0 disables
-    content: str = "mse"  # SRGAN content loss: mse (pixels) | vgg19 | vgg19-random
-    content_layer: str = "relu5_4"  # SRGAN: VGG19 layer of the content loss (VGG54)
-    feature_file: str | None = None  # SRGAN: the VGG19 weights file (content=vgg19)
+    content: str = "mse"  # SRGAN content loss: mse (pixels) | vgg19 | vgg19-random | inception
+    # SRGAN: the feature net's layer; None: relu5_4 (VGG54) for vgg19*, Conv2d_2b_3x3 for inception
+    content_layer: str | None = None
+    feature_file: str | None = None  # SRGAN: the VGG19 weights file (content=vgg19 / inception)
     pretrain_steps: int = 0  # SRGAN: G alone on pixel MSE for these steps (SRResNet) first
 
 
@@ -217,7 +218,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model.d_norm": ("batch", "none", "instance"),
     "model.g_norm": ("instance", "batch", "none"),
     "loss.adversarial": ("gan", "lsgan", "hinge"),
-    "loss.content": ("mse", "vgg19", "vgg19-random"),
+    "loss.content": ("mse", "vgg19", "vgg19-random", "inception"),
     "model.self_cond_parts": ("image", "channels"),
     "model.self_cond_method": ("kmeans", "spectral"),
     "model.pixels": ("signed", "unit"),
@@ -338,7 +339,10 @@ def from_dict(d: dict[str, Any]) -> Config:
 
 def upgrade_flat(flat: dict[str, Any]) -> dict[str, Any]:
     """Dotted keys of an older run's config in today's terms: train.amp was a boolean (true:
-    bf16 autocast on CUDA)."""
+    bf16 autocast on CUDA); loss.content_layer defaulted to relu5_4, which a pixel (mse) content
+    loss now refuses (its default is None, the feature net's own layer)."""
     if isinstance(flat.get("train.amp"), bool):
         flat = {**flat, "train.amp": "bf16" if flat["train.amp"] else "off"}
+    if flat.get("loss.content", "mse") == "mse" and flat.get("loss.content_layer") == "relu5_4":
+        flat = {k: v for k, v in flat.items() if k != "loss.content_layer"}
     return flat

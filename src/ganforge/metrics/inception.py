@@ -172,15 +172,25 @@ class FIDInceptionV3(nn.Module):
         self.Mixed_7c = InceptionE(2048, max_pool=True)
         self.fc = nn.Linear(2048, 1008)
 
+    def features(self, x: torch.Tensor, upto: str = "Mixed_7c") -> torch.Tensor:
+        """The feature map after layer `upto` (one of STAGES' layers), any input size the
+        strided layers up to it accept (a perceptual loss feeds crops, not 299x299)."""
+        for name in STAGES:
+            x = F.max_pool2d(x, 3, stride=2) if name.startswith("pool") else getattr(self, name)(x)
+            if name == upto:
+                return x
+        raise ValueError(f"inception: unknown layer {upto!r}")
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.Conv2d_2b_3x3(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
-        x = F.max_pool2d(x, 3, stride=2)
-        x = self.Conv2d_4a_3x3(self.Conv2d_3b_1x1(x))
-        x = F.max_pool2d(x, 3, stride=2)
-        for name in ("5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c"):
-            x = getattr(self, f"Mixed_{name}")(x)
-        pool = x.mean(dim=(2, 3))
+        pool = self.features(x).mean(dim=(2, 3))
         return pool, self.fc(pool)
+
+
+# FIDInceptionV3's layers in order, with its two stride-2 max pools
+STAGES = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "pool1", "Conv2d_3b_1x1",
+          "Conv2d_4a_3x3", "pool2", *(f"Mixed_{n}" for n in (
+              "5b", "5c", "5d", "6a", "6b", "6c", "6d", "6e", "7a", "7b", "7c")))
+FEATURE_LAYERS = tuple(s for s in STAGES if not s.startswith("pool"))
 
 
 def build_inception() -> FIDInceptionV3:

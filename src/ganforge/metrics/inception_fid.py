@@ -24,10 +24,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from ganforge.errors import DataError
+from ganforge.errors import ConfigError, DataError
 from ganforge.metrics.features import Extractor, Features, batches, file_sha256
 from ganforge.metrics.inception import (
+    FEATURE_LAYERS,
     FID_WEIGHTS_URL,
     WEIGHTS_ENV,
     FIDInceptionV3,
@@ -271,3 +273,35 @@ def port_from_reference(path: str | os.PathLike | None = None) -> tuple[FIDIncep
         net.fc.weight.zero_()
         net.fc.bias.zero_()
     return net.eval().requires_grad_(False), digest
+
+
+class InceptionContent(nn.Module):
+    """Frozen feature maps of the standard FID Inception-v3 up to `layer`, for a perceptual
+    (content) loss: images [N, 1 or 3, H, W] in [-1, 1] -> the map after `layer`.
+
+    Real ImageNet features on hand offline (the extra's weights in ganforge's port), where
+    SRGAN's VGG19 needs a download. The input is mapped as the TF graph maps pixels p in
+    0..255, (p - 128) / 128 with p = 127.5 (x + 1), without the uint8 rounding (no gradient
+    through it) and without the resize to 299 (the layers are convolutions: any crop at least
+    as large as their strides need). Never trained: eval mode, requires_grad off.
+    """
+
+    def __init__(self, net: FIDInceptionV3, layer: str) -> None:
+        super().__init__()
+        if layer not in FEATURE_LAYERS:
+            raise ConfigError(f"inception: unknown layer {layer!r}; choose from "
+                              f"{', '.join(FEATURE_LAYERS)}")
+        self.net, self.layer = net, layer
+        self.eval().requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return self.net.features((127.5 * (x + 1.0) - 128.0) / 128.0, self.layer)
+
+
+def load_inception_content(path: str | os.PathLike | None, layer: str) -> InceptionContent:
+    """InceptionContent on the reference weights (`path`, else the installed extra's file,
+    checked against the pinned sha256; DataError when absent or different)."""
+    net, _ = port_from_reference(path)
+    return InceptionContent(net, layer)

@@ -9,10 +9,15 @@ crops from G's. Training has two stages (Sec. 3.2):
    by 12.75 as in the authors' setup, Sec. 3.2) and l_Gen = -log D(G(a)); D trains against it.
 
 `loss.content` picks l_X: "mse" (pixels: SRResNet's loss throughout), "vgg19" (the paper's;
-the weights file `loss.feature_file`, checked against its hash, never trained) or
+the weights file `loss.feature_file`, checked against its hash, never trained),
 "vgg19-random" (the same VGG19 with fixed random weights, seed 0: a feature network ganforge has
 on hand offline; random convolutional features still measure structure, cf. He et al. 2016,
-"A powerful generative model using random weights for the deep image representation"). The run's
+"A powerful generative model using random weights for the deep image representation"; but under
+PyTorch's default initialisation its activations shrink layer by layer, and at relu2_2 the content
+term is ~1e-7 against the adversarial 1e-3: G then follows D alone, docs/srgan.md) or
+"inception" (ImageNet features on hand offline: the FID Inception-v3 of the `ganforge[inception]`
+extra, its file's sha256 pinned, `loss.content_layer` one of its layers; metrics/inception_fid.py,
+features unscaled: its batch-normalised activations are of order 1 already). The run's
 config records which; the benchmark's protocol names it beside every number. The feature
 network belongs to the loss: it is not one of the run's networks and is not checkpointed.
 """
@@ -32,6 +37,8 @@ from ganforge.objectives.translation import (
 )
 
 VGG_SCALE = 1.0 / 12.75  # the SRGAN authors' rescaling of VGG feature maps
+# loss.content_layer when unset: the paper's VGG54; Inception's layer at VGG22's depth
+DEFAULT_LAYER = {"vgg19": "relu5_4", "vgg19-random": "relu5_4", "inception": "Conv2d_2b_3x3"}
 
 
 class SRGANObjective(TranslationObjective):
@@ -47,6 +54,10 @@ class SRGANObjective(TranslationObjective):
                        *(Phase(p.name, p.trains, every=p.every, start=start)
                          for p in self.r1_phase()))
         self.features = None  # the content loss's feature network, built on first use
+        if cfg.loss.content == "inception":  # its file is needed after pre-training: fail now
+            from ganforge.metrics.inception_fid import check_reference_file
+
+            check_reference_file(cfg.loss.feature_file)
 
     def make_nets(self, cfg, spec) -> dict:
         from ganforge.nets.translation import make_net
@@ -61,12 +72,18 @@ class SRGANObjective(TranslationObjective):
         if self.features is None:
             from ganforge.nets import vgg
 
-            if lo.content == "vgg19":
-                net = vgg.load_vgg19(lo.feature_file, layer=lo.content_layer)
+            layer = lo.content_layer or DEFAULT_LAYER[lo.content]
+
+            if lo.content == "inception":
+                from ganforge.metrics.inception_fid import load_inception_content
+
+                net = load_inception_content(lo.feature_file, layer)
+            elif lo.content == "vgg19":
+                net = vgg.load_vgg19(lo.feature_file, layer=layer)
             else:
                 with torch.random.fork_rng(devices=[]):
                     torch.manual_seed(0)
-                    net = vgg.VGG19Features(layer=lo.content_layer)
+                    net = vgg.VGG19Features(layer=layer)
             self.features = net.eval().requires_grad_(False)
         return self.features.to(device)
 
@@ -74,7 +91,8 @@ class SRGANObjective(TranslationObjective):
         if self.cfg.loss.content == "mse":
             return (sr - hr).pow(2).mean()
         phi = self.feature_net(sr.device)
-        return (VGG_SCALE * (phi(sr) - phi(hr))).pow(2).mean()
+        scale = 1.0 if self.cfg.loss.content == "inception" else VGG_SCALE
+        return (scale * (phi(sr) - phi(hr))).pow(2).mean()
 
     def compute(self, phase: str, nets, inp: PhaseInput) -> PhaseOutput:
         lr, hr = inp.real.a, inp.real.x
