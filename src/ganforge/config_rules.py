@@ -269,29 +269,3 @@ def _check_translation(cfg) -> None:
         if on:
             raise ConfigError(f"{key}: not available with loss.objective={name} (an image-to-image "
                               f"objective: no noise z, no class labels); set it off")
-    if name == "srgan":
-        _check_content(lo)
-
-
-def _check_content(lo) -> None:
-    """SRGAN's content loss: the layer belongs to the chosen feature net, and no option is set
-    that the chosen loss does not read."""
-    from ganforge.metrics.inception import FEATURE_LAYERS
-    from ganforge.nets.vgg import LAYERS
-
-    if lo.content == "vgg19" and not lo.feature_file:
-        raise ConfigError("loss.content=vgg19: needs loss.feature_file, the VGG19 weights "
-                          "(vgg19-dcbb9e9d.pth); offline, use loss.content=inception (the "
-                          "ganforge[inception] extra), vgg19-random or mse")
-    if lo.content in ("mse", "vgg19-random") and lo.feature_file:
-        raise ConfigError(f"loss.feature_file: loss.content={lo.content} reads no weights file; "
-                          "drop it")
-    layers = {"vgg19": LAYERS, "vgg19-random": LAYERS, "inception": FEATURE_LAYERS}.get(lo.content)
-    if lo.content_layer is None:
-        return
-    if layers is None:
-        raise ConfigError(f"loss.content_layer={lo.content_layer}: loss.content=mse compares "
-                          "pixels, not features; drop it")
-    if lo.content_layer not in layers:
-        raise ConfigError(f"loss.content_layer={lo.content_layer}: not a layer of "
-                          f"loss.content={lo.content}'s net; choose from {', '.join(layers)}")

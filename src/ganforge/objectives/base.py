@@ -257,4 +257,4 @@ class Objective:
         if "loss.r1_every" in cls.options and lo.r1_every > 1 and lo.r1_gamma == 0:
             # the lazy interval would space a penalty that is off
             raise ConfigError(f"loss.r1_every={lo.r1_every}: spaces the R1 penalty, which is off "
-                              "(loss.r1_gamma=0); drop it or set loss.r1_gamma > 0")
+                              "(loss.r1_gamma=0); set loss.r1_every=1 or loss.r1_gamma > 0")

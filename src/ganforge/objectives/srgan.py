@@ -14,9 +14,9 @@ the weights file `loss.feature_file`, checked against its hash, never trained),
 on hand offline; random convolutional features still measure structure, cf. He et al. 2016,
 "A powerful generative model using random weights for the deep image representation"; but under
 PyTorch's default initialisation its activations shrink layer by layer, and at relu2_2 the content
-term is ~1e-7 against the adversarial 1e-3: G then follows D alone, docs/srgan.md) or
+term is below 1e-6 against the adversarial 1e-3: G then follows D alone, docs/srgan.md) or
 "inception" (ImageNet features on hand offline: the FID Inception-v3 of the `ganforge[inception]`
-extra, its file's sha256 pinned, `loss.content_layer` one of its layers; metrics/inception_fid.py,
+extra, its file's sha256 pinned, `loss.content_layer` one of its layers; nets/inception_weights.py,
 features unscaled: its batch-normalised activations are of order 1 already). The run's
 config records which; the benchmark's protocol names it beside every number. The feature
 network belongs to the loss: it is not one of the run's networks and is not checkpointed.
@@ -28,6 +28,7 @@ from typing import ClassVar
 
 import torch
 
+from ganforge.errors import CheckpointError, ConfigError, DataError
 from ganforge.objectives.base import Phase, PhaseInput, PhaseOutput
 from ganforge.objectives.translation import (
     TranslationObjective,
@@ -53,11 +54,56 @@ class SRGANObjective(TranslationObjective):
         self.phases = (Phase("D", ("D",), start=start), Phase("G", ("G",), reuses="D"),
                        *(Phase(p.name, p.trains, every=p.every, start=start)
                          for p in self.r1_phase()))
-        self.features = None  # the content loss's feature network, built on first use
-        if cfg.loss.content == "inception":  # its file is needed after pre-training: fail now
-            from ganforge.metrics.inception_fid import check_reference_file
+        self.features = None  # the content loss's feature network (built in _probe_features)
+        if cfg.loss.content != "mse":
+            self._probe_features(cfg)
 
-            check_reference_file(cfg.loss.feature_file)
+    @classmethod
+    def check_options(cls, cfg, name, owners) -> None:
+        """Besides the shared checks: the layer belongs to the chosen feature net, and no
+        option is set that the chosen content loss does not read."""
+        super().check_options(cfg, name, owners)
+        from ganforge.nets.inception import FEATURE_LAYERS
+        from ganforge.nets.vgg import LAYERS
+
+        lo = cfg.loss
+        if lo.content == "vgg19" and not lo.feature_file:
+            raise ConfigError("loss.content=vgg19: needs loss.feature_file, the VGG19 weights "
+                              "(vgg19-dcbb9e9d.pth); offline, use loss.content=inception (the "
+                              "ganforge[inception] extra), vgg19-random or mse")
+        if lo.content in ("mse", "vgg19-random") and lo.feature_file:
+            raise ConfigError(f"loss.feature_file: loss.content={lo.content} reads no weights "
+                              "file; drop it")
+        layers = {"vgg19": LAYERS, "vgg19-random": LAYERS, "inception": FEATURE_LAYERS}
+        if lo.content_layer is None:
+            return
+        if lo.content not in layers:
+            raise ConfigError(f"loss.content_layer={lo.content_layer}: loss.content=mse compares "
+                              "pixels, not features; drop it")
+        if lo.content_layer not in layers[lo.content]:
+            raise ConfigError(f"loss.content_layer={lo.content_layer}: not a layer of loss.content="
+                              f"{lo.content}'s net; choose from {', '.join(layers[lo.content])}")
+
+    def _probe_features(self, cfg) -> None:
+        """Build the content loss's net now, not when pre-training ends: a missing or wrong
+        weights file, or crops too small for the chosen layer, stop the run before it trains."""
+        lo = cfg.loss
+        try:
+            net = self.feature_net("cpu")
+        except (CheckpointError, DataError) as e:
+            key = f"loss.feature_file={lo.feature_file}" if lo.feature_file else \
+                f"loss.content={lo.content}"
+            raise type(e)(f"{key}: {e}") from None
+        side = cfg.data.crop_size
+        if side:
+            try:
+                with torch.no_grad():
+                    net(torch.zeros(1, 3, side, side))
+            except RuntimeError:
+                raise ConfigError(
+                    f"data.crop_size={side}: too small for loss.content_layer="
+                    f"{lo.content_layer or DEFAULT_LAYER[lo.content]} of loss.content="
+                    f"{lo.content}; choose a shallower layer or larger crops") from None
 
     def make_nets(self, cfg, spec) -> dict:
         from ganforge.nets.translation import make_net
@@ -73,9 +119,8 @@ class SRGANObjective(TranslationObjective):
             from ganforge.nets import vgg
 
             layer = lo.content_layer or DEFAULT_LAYER[lo.content]
-
             if lo.content == "inception":
-                from ganforge.metrics.inception_fid import load_inception_content
+                from ganforge.nets.inception_weights import load_inception_content
 
                 net = load_inception_content(lo.feature_file, layer)
             elif lo.content == "vgg19":

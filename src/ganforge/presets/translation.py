@@ -95,9 +95,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
             **_COMMON, "loss.objective": "srgan", "data.dataset": "photos-sr", "data.scale": 4,
             "data.crop_size": 64, "data.flip": True, "model.arch": "srresnet",
             "model.sr_skip": True, "model.base_channels": 32, "model.g_blocks": 8, "model.init": "default",
-            # Inception's Conv2d_2b_3x3 (its default layer: 64 channels at half resolution, as
-            # VGG22 is VGG19's relu2_2): ImageNet features on hand offline. VGG19 with random weights
-            # ("vgg19-random", the former setting) gives content terms of ~5e-7 against the
+            # Inception's Conv2d_2b_3x3 (its default layer, at half resolution as VGG22, VGG19's
+            # relu2_2, is): ImageNet features on hand offline. VGG19 relu2_2 with random weights
+            # ("vgg19-random", the former setting) gives content terms below 1e-6 against the
             # adversarial 1e-3 (default init shrinks activations layer by layer): SRGAN then
             # trained on D alone and drifted in colour (docs/srgan.md)
             "loss.pretrain_steps": 2000, "loss.adv_weight": 1e-3, "loss.content": "inception",
