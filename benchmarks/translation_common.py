@@ -27,9 +27,10 @@ def train(preset: str, out: Path, overrides: dict) -> float:
     returns the CPU-seconds (user + system) the run's process used, which other work on the
     machine does not inflate as it does wall time."""
     done = out / "done.txt"
-    if done.is_file():
-        return float(done.read_text())
     sets = {"train.threads": 1, "train.device": "cpu", **overrides}
+    if done.is_file():
+        _same_config(out, preset, sets)
+        return float(done.read_text())
     cmd = [sys.executable, "-m", "ganforge", "train", "--preset", preset, "--out", str(out),
            "--quiet", *[f"--set={k}={v}" for k, v in sets.items()]]
     if (out / "checkpoints").exists():  # an interrupted run: continue it
@@ -55,6 +56,23 @@ def train_all(jobs: list[tuple[str, Path, dict]], workers: int) -> list[float]:
 
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(one, jobs))
+
+
+def _same_config(out: Path, preset: str, sets: dict) -> None:
+    """A finished run is reused only if it was trained with the config asked for now (a preset
+    changed since would otherwise be scored under its new name)."""
+    import json
+
+    from ganforge.config import from_dict
+    from ganforge.presets import preset_config
+
+    want = preset_config(preset, sets).to_dict()
+    have = from_dict(json.loads((out / "config.json").read_text())).to_dict()
+    diff = [f"{sec}.{k}" for sec in want if isinstance(want[sec], dict)
+            for k in want[sec] if have.get(sec, {}).get(k) != want[sec][k]]
+    if diff:
+        raise SystemExit(f"{out}: a finished run of another config ({', '.join(diff[:3])} "
+                         "differ); remove it or pass another work folder")
 
 
 @torch.no_grad()
