@@ -140,6 +140,10 @@ def main() -> int:
     psnr_of = {k: [v[0] for v in vals] for k, vals in res.items()}
     gain = [x - bic_mean[0] for x in psnr_of["SRResNet + bicubic skip"]]
     rand = terms["SRGAN" + RANDOM_VGG]
+    srresnet_skip = statistics.mean(psnr_of["SRResNet + bicubic skip"])
+    d_skip = statistics.mean(psnr_of["SRGAN + bicubic skip"]) - srresnet_skip
+    d_rand = statistics.mean(psnr_of["SRGAN" + RANDOM_VGG]) - srresnet_skip
+    d_paper = statistics.mean(psnr_of["SRGAN"]) - statistics.mean(psnr_of["SRResNet"])
 
     _, hr0, lr0 = photos[0]
     box = (slice(None), slice(None), slice(96, 224), slice(160, 288))  # a 128x128 HR window
@@ -180,22 +184,18 @@ values. The paper's pattern is SRResNet best in PSNR/SSIM and SRGAN lower in bot
 pixel fidelity for texture, which its MOS test rewards); bicubic below SRResNet.
 
 Reading the table:
-- SRResNet + skip against bicubic: {statistics.mean(gain):+.2f} dB PSNR on average,
-  {sum(g > 0 for g in gain)} of {len(gain)} seeds above. Without the skip the net must learn
-  colour and low frequencies from scratch, from 7 training photographs whose content (a nebula,
-  tissue stains, a retina) is far from the held-out ones.
+- SRResNet + skip against bicubic: {statistics.mean(gain):+.2f} dB PSNR on average, \
+{sum(g > 0 for g in gain)} of {len(gain)} seeds above. Without the skip the net must learn colour
+  and low frequencies from scratch, from 7 training photographs whose content (a nebula, tissue
+  stains, a retina) is far from the held-out ones.
 - The former content loss carried no weight: VGG19's random relu2_2 features under PyTorch's
-  default initialisation shrink layer by layer, and its content term ended at
-  {statistics.mean(c for c, _ in rand):.1g} against the adversarial
-  {statistics.mean(g for _, g in rand):.1g}, so those SRGAN steps followed D alone.
-- SRGAN against its SRResNet stage, the same seeds: with the skip,
-  {statistics.mean(psnr_of["SRGAN + bicubic skip"]) - statistics.mean(psnr_of["SRResNet + bicubic skip"]):+.2f} dB
-  with the Inception content loss and
-  {statistics.mean(psnr_of["SRGAN" + RANDOM_VGG]) - statistics.mean(psnr_of["SRResNet + bicubic skip"]):+.2f} dB
-  with the random VGG19; the paper's net
-  {statistics.mean(psnr_of["SRGAN"]) - statistics.mean(psnr_of["SRResNet"]):+.2f} dB. The paper
-  loses 2.65 dB on Set5 in exchange for texture; a loss of PSNR alone is no proof of texture,
-  the picture below shows what each one draws.
+  default initialisation shrink layer by layer, and its content term ended at \
+{statistics.mean(c for c, _ in rand):.1g} against the adversarial \
+{statistics.mean(g for _, g in rand):.1g}, so those SRGAN steps followed D alone.
+- SRGAN against its SRResNet stage, the same seeds: with the skip \
+{d_skip:+.2f} dB with the Inception content loss and {d_rand:+.2f} dB with the random VGG19; the
+  paper's net {d_paper:+.2f} dB. The paper loses 2.65 dB on Set5 in exchange for texture; a loss
+  of PSNR alone is no proof of texture, the picture below shows what each one draws.
 
 ![LR | bicubic | SRResNet | SRGAN | SRResNet + skip | SRGAN + skip | SRGAN + skip, random VGG19 | HR](img/srgan-photos.png)
 

@@ -76,8 +76,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     # both with the bicubic skip (model.sr_skip): on the 4 held-out photos SRResNet scores
-    # 30.05 +- 0.02 dB against bicubic's 28.99 and the paper's net's 28.18 +- 0.23, SRGAN 25.97
-    # against 21.67 (3 seeds, docs/srgan.md)
+    # 30.05 +- 0.02 dB against bicubic's 28.99 and the paper's net's 28.18 +- 0.23; SRGAN with
+    # the Inception content loss 28.99 +- 0.12 (SSIM 0.822), with the former random-VGG19 one
+    # 26.52 +- 1.77 (SSIM 0.688) (3 seeds, docs/srgan.md)
     "srresnet-photos": (
         "SRResNet x4 (pixel MSE only) on 64x64 crops of bundled photographs (held-out photos)",
         {
