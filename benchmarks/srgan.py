@@ -95,39 +95,39 @@ def main() -> int:
     ov = {"loss.pretrain_steps": pre, "train.steps": pre + adv, "train.checkpoint_every": pre,
           "train.keep_checkpoints": 3}
     work = Path(a.work)
-    variants = {  # run-folder prefix: (overrides, name suffix of its rows)
-        "": ({"model.sr_skip": False}, ""),
-        "skip-": ({"model.sr_skip": True}, " + bicubic skip"),
+    variants = {  # run-folder prefix: (overrides, name suffix of its rows, own SRResNet row)
+        "": ({"model.sr_skip": False}, "", True),
+        "skip-": ({"model.sr_skip": True}, " + bicubic skip", True),
+        # its SRResNet stage is the skip run's (same seed, same pixel-MSE steps)
         "skip-vggrand-": ({"model.sr_skip": True, "loss.content": "vgg19-random",
-                           "loss.content_layer": "relu2_2"}, RANDOM_VGG),
+                           "loss.content_layer": "relu2_2"}, RANDOM_VGG, False),
     }
-    jobs = [("srgan-photos", work / f"{prefix}seed{s}", {**ov, **sets, "train.seed": s})
-            for prefix, (sets, _) in variants.items() for s in range(a.seeds)]
-    secs = train_all(jobs, a.workers)
+    runs = [(work / f"{prefix}seed{s}", v, s) for prefix, v in variants.items()
+            for s in range(a.seeds)]
+    secs = train_all([("srgan-photos", out, {**ov, **sets, "train.seed": s})
+                      for out, (sets, _, _), s in runs], a.workers)
 
     photos = held_out()
     bic = [F.interpolate(lr, scale_factor=SCALE, mode="bicubic", align_corners=False).clamp(-1, 1)
            for _, _, lr in photos]
     bic_s = [scores(b, hr) for b, (_, hr, _) in zip(bic, photos)]
-    res = {"SRResNet": [], "SRGAN": [], "SRResNet + bicubic skip": [],
-           "SRGAN + bicubic skip": [], "SRGAN" + RANDOM_VGG: []}
-    terms = {k: [] for k in res if k.startswith("SRGAN")}  # (content, adversarial) at the end
+    res: dict[str, list] = {}  # row name -> per seed (PSNR, SSIM, colour shift), in row order
+    terms: dict[str, list] = {}  # SRGAN row -> per seed (content, adversarial) at the end
     shown = {}
-    for (_, out, sets), (prefix, (_, tail)) in zip(
-            jobs, [(p, v) for p, v in variants.items() for _ in range(a.seeds)]):
+    for out, (_, tail, own_srresnet), seed in runs:
         stages = [("SRGAN", out)]
-        if prefix != "skip-vggrand-":  # its SRResNet is the skip run's (same seed, same steps)
+        if own_srresnet:
             stages.insert(0, ("SRResNet", out / "checkpoints" / f"step-{pre:08d}.safetensors"))
-        terms["SRGAN" + tail].append(last_terms(out))
+        terms.setdefault("SRGAN" + tail, []).append(last_terms(out))
         for name, ck in stages:
             tr = load_translator(ck)
             per = []
             for i, (_, hr, lr) in enumerate(photos):
                 sr = tr(lr)
                 per.append(scores(sr, hr))
-                if i == 0 and sets["train.seed"] == 0:
+                if i == 0 and seed == 0:
                     shown[name + tail] = sr
-            res[name + tail].append(tuple(statistics.mean(v) for v in zip(*per)))
+            res.setdefault(name + tail, []).append(tuple(statistics.mean(v) for v in zip(*per)))
     bic_mean = [statistics.mean(v) for v in zip(*bic_s)]
     rows = [["bicubic", f"{bic_mean[0]:.2f}", f"{bic_mean[1]:.4f}", f"{bic_mean[2]:.1f}", ""]]
     for name, vals in res.items():

@@ -11,12 +11,12 @@ classifier.py; extractors.py picks one by name.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 
 import torch
 
+from ganforge.data.download import file_digest
 from ganforge.errors import ConfigError
 
 
@@ -30,11 +30,7 @@ class Features:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def batches(x: torch.Tensor, batch_size: int):

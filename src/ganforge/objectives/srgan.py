@@ -16,19 +16,24 @@ on hand offline; random convolutional features still measure structure, cf. He e
 PyTorch's default initialisation its activations shrink layer by layer, and at relu2_2 the content
 term is below 1e-6 against the adversarial 1e-3: G then follows D alone, docs/srgan.md) or
 "inception" (ImageNet features on hand offline: the FID Inception-v3 of the `ganforge[inception]`
-extra, its file's sha256 pinned, `loss.content_layer` one of its layers; nets/inception_weights.py,
-features unscaled: its batch-normalised activations are of order 1 already). The run's
+extra, its file's sha256 pinned, `loss.content_layer` one of its layers; nets/inception_weights.py;
+CONTENT_NETS below). The run's
 config records which; the benchmark's protocol names it beside every number. The feature
 network belongs to the loss: it is not one of the run's networks and is not checkpointed.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import torch
+from torch import nn
 
 from ganforge.errors import CheckpointError, ConfigError, DataError
+from ganforge.nets import vgg
+from ganforge.nets.inception import FEATURE_LAYERS
+from ganforge.nets.inception_weights import load_inception_content
+from ganforge.nets.vgg import LAYERS as VGG_LAYERS
 from ganforge.objectives.base import Phase, PhaseInput, PhaseOutput
 from ganforge.objectives.translation import (
     TranslationObjective,
@@ -38,8 +43,24 @@ from ganforge.objectives.translation import (
 )
 
 VGG_SCALE = 1.0 / 12.75  # the SRGAN authors' rescaling of VGG feature maps
-# loss.content_layer when unset: the paper's VGG54; Inception's layer at VGG22's depth
-DEFAULT_LAYER = {"vgg19": "relu5_4", "vgg19-random": "relu5_4", "inception": "Conv2d_2b_3x3"}
+
+
+class ContentNet(NamedTuple):
+    """What SRGAN's content loss needs to know of a fixed feature network."""
+
+    layers: tuple[str, ...]  # the names loss.content_layer may take
+    default: str  # loss.content_layer when unset
+    scale: float  # feature maps are multiplied by it before the MSE
+    weights: str  # loss.feature_file: "required", "optional" (the extra's file) or "none"
+
+
+# loss.content -> its net; unset layers: the paper's VGG54, Inception's layer at VGG22's depth.
+# Inception's maps are unscaled: its batch-normalised activations are of order 1 already.
+CONTENT_NETS = {
+    "vgg19": ContentNet(tuple(VGG_LAYERS), "relu5_4", VGG_SCALE, "required"),
+    "vgg19-random": ContentNet(tuple(VGG_LAYERS), "relu5_4", VGG_SCALE, "none"),
+    "inception": ContentNet(FEATURE_LAYERS, "Conv2d_2b_3x3", 1.0, "optional"),
+}
 
 
 class SRGANObjective(TranslationObjective):
@@ -54,46 +75,53 @@ class SRGANObjective(TranslationObjective):
         self.phases = (Phase("D", ("D",), start=start), Phase("G", ("G",), reuses="D"),
                        *(Phase(p.name, p.trains, every=p.every, start=start)
                          for p in self.r1_phase()))
-        self.features = None  # the content loss's feature network (built in _probe_features)
-        if cfg.loss.content != "mse":
-            self._probe_features(cfg)
+        # the content loss's fixed net (never trained, not checkpointed); None: pixel MSE
+        self.features = None if cfg.loss.content == "mse" else self._content_net(cfg)
 
     @classmethod
     def check_options(cls, cfg, name, owners) -> None:
         """Besides the shared checks: the layer belongs to the chosen feature net, and no
         option is set that the chosen content loss does not read."""
         super().check_options(cfg, name, owners)
-        from ganforge.nets.inception import FEATURE_LAYERS
-        from ganforge.nets.vgg import LAYERS
-
         lo = cfg.loss
-        if lo.content == "vgg19" and not lo.feature_file:
-            raise ConfigError("loss.content=vgg19: needs loss.feature_file, the VGG19 weights "
-                              "(vgg19-dcbb9e9d.pth); offline, use loss.content=inception (the "
-                              "ganforge[inception] extra), vgg19-random or mse")
-        if lo.content in ("mse", "vgg19-random") and lo.feature_file:
+        net = CONTENT_NETS.get(lo.content)  # None: mse
+        if net and net.weights == "required" and not lo.feature_file:
+            raise ConfigError(f"loss.content={lo.content}: needs loss.feature_file, the VGG19 "
+                              "weights (vgg19-dcbb9e9d.pth); offline, use loss.content=inception "
+                              "(the ganforge[inception] extra), vgg19-random or mse")
+        if lo.feature_file and (net is None or net.weights == "none"):
             raise ConfigError(f"loss.feature_file: loss.content={lo.content} reads no weights "
                               "file; drop it")
-        layers = {"vgg19": LAYERS, "vgg19-random": LAYERS, "inception": FEATURE_LAYERS}
         if lo.content_layer is None:
             return
-        if lo.content not in layers:
+        if net is None:
             raise ConfigError(f"loss.content_layer={lo.content_layer}: loss.content=mse compares "
                               "pixels, not features; drop it")
-        if lo.content_layer not in layers[lo.content]:
+        if lo.content_layer not in net.layers:
             raise ConfigError(f"loss.content_layer={lo.content_layer}: not a layer of loss.content="
-                              f"{lo.content}'s net; choose from {', '.join(layers[lo.content])}")
+                              f"{lo.content}'s net; choose from {', '.join(net.layers)}")
 
-    def _probe_features(self, cfg) -> None:
-        """Build the content loss's net now, not when pre-training ends: a missing or wrong
-        weights file, or crops too small for the chosen layer, stop the run before it trains."""
+    @staticmethod
+    def _content_net(cfg) -> nn.Module:
+        """The content loss's net, built before training rather than when pre-training ends: a
+        missing or wrong weights file, or crops too small for the chosen layer, stop the run
+        before it trains (one-line errors naming the option)."""
         lo = cfg.loss
+        layer = lo.content_layer or CONTENT_NETS[lo.content].default
         try:
-            net = self.feature_net("cpu")
+            if lo.content == "inception":
+                net = load_inception_content(lo.feature_file, layer)
+            elif lo.content == "vgg19":
+                net = vgg.load_vgg19(lo.feature_file, layer=layer)
+            else:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(0)
+                    net = vgg.VGG19Features(layer=layer)
         except (CheckpointError, DataError) as e:
             key = f"loss.feature_file={lo.feature_file}" if lo.feature_file else \
                 f"loss.content={lo.content}"
             raise type(e)(f"{key}: {e}") from None
+        net = net.eval().requires_grad_(False)
         side = cfg.data.crop_size
         if side:
             try:
@@ -101,9 +129,9 @@ class SRGANObjective(TranslationObjective):
                     net(torch.zeros(1, 3, side, side))
             except RuntimeError:
                 raise ConfigError(
-                    f"data.crop_size={side}: too small for loss.content_layer="
-                    f"{lo.content_layer or DEFAULT_LAYER[lo.content]} of loss.content="
-                    f"{lo.content}; choose a shallower layer or larger crops") from None
+                    f"data.crop_size={side}: too small for loss.content_layer={layer} of "
+                    f"loss.content={lo.content}; choose a shallower layer or larger crops") from None
+        return net
 
     def make_nets(self, cfg, spec) -> dict:
         from ganforge.nets.translation import make_net
@@ -112,31 +140,11 @@ class SRGANObjective(TranslationObjective):
                 "D": make_net("srgan-d", channels=spec.shape[0], base=cfg.model.base_channels,
                               spectral_norm=cfg.model.spectral_norm)}
 
-    def feature_net(self, device):
-        """The fixed network of the content loss (never trained, not checkpointed)."""
-        lo = self.cfg.loss
-        if self.features is None:
-            from ganforge.nets import vgg
-
-            layer = lo.content_layer or DEFAULT_LAYER[lo.content]
-            if lo.content == "inception":
-                from ganforge.nets.inception_weights import load_inception_content
-
-                net = load_inception_content(lo.feature_file, layer)
-            elif lo.content == "vgg19":
-                net = vgg.load_vgg19(lo.feature_file, layer=layer)
-            else:
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(0)
-                    net = vgg.VGG19Features(layer=layer)
-            self.features = net.eval().requires_grad_(False)
-        return self.features.to(device)
-
     def content(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
-        if self.cfg.loss.content == "mse":
+        if self.features is None:
             return (sr - hr).pow(2).mean()
-        phi = self.feature_net(sr.device)
-        scale = 1.0 if self.cfg.loss.content == "inception" else VGG_SCALE
+        phi = self.features.to(sr.device)  # a no-op after the first call
+        scale = CONTENT_NETS[self.cfg.loss.content].scale
         return (scale * (phi(sr) - phi(hr))).pow(2).mean()
 
     def compute(self, phase: str, nets, inp: PhaseInput) -> PhaseOutput:
