@@ -22,6 +22,7 @@ import tempfile
 
 import numpy as np
 import torch
+from fit_guard import fit_to_end
 
 from ganforge.data import load_dataset
 from ganforge.metrics.classifier import ClassifierSettings, holdout_split, load_or_train
@@ -48,7 +49,7 @@ def run_one(preset: str, steps: int, seed: int) -> dict:
             "train.checkpoint_every": 10**9,
         },
     )
-    make_trainer(cfg, out, quiet=True).fit()
+    fit_to_end(make_trainer(cfg, out, quiet=True))
     g = load_generator(out)
     acc, spread = [], []
     for c in range(real.spec.num_classes):

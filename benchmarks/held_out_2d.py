@@ -44,6 +44,8 @@ import sys
 import time
 from pathlib import Path
 
+from fit_guard import fit_to_end
+
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_SAMPLES = 2500
 STRICT_PER_PAPER = 20  # high-quality samples of 2,500 an equal-weight mode needs
@@ -136,7 +138,7 @@ def _trained(job: dict):
           **job["train_overrides"], "train.drs_steps": 0}
     t0 = time.process_time()
     trainer = make_trainer(preset_config(job["preset"], ov), out, quiet=True, log=lambda *a: None)
-    trainer.fit()
+    fit_to_end(trainer)
     cpu = time.process_time() - t0
     done.write_text(json.dumps(cpu))
     return trainer, cpu

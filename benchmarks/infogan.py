@@ -21,6 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+from fit_guard import fit_to_end
+
 
 def _setting() -> dict:
     return {
@@ -52,7 +54,7 @@ def run_one(job: tuple[float, int, dict]) -> dict:
     )
     with tempfile.TemporaryDirectory() as tmp:
         t = make_trainer(cfg, Path(tmp) / "run", quiet=True)
-        t.fit()
+        fit_to_end(t)
         q_acc = read_jsonl(Path(tmp) / "run" / "log.jsonl")[-1]["G/info_acc"]
         g = t.sample_net().eval()
         z = torch.rand(1000, cfg.model.z_dim, generator=torch.Generator().manual_seed(0)) * 2 - 1

@@ -231,10 +231,14 @@ READING = """
   former preset); at 4,000 steps the new settings scored 9.3, 11.8, 10.0 for 76-80 CPU-s.
 - **On Stacked MNIST** (docs/modes.md): the k-means recipe's additions to self-conditioning (lr
   4e-4, EMA 0.999) on top of `stacked-mnist-best` lower its KL at 300 CPU-s from 0.109 to
-  0.092 (seeds 0-2, lower on each, all 1,000 modes); the 0.05 target is not reached at 300 s.
+  0.092 (seeds 0-2, lower on each, all 1,000 modes) on the slower machine's 300 s (~1,900 steps).
   The whole recipe (those two, lazy R1 and the G/cluster term at 1; its clusters are already
   spectral) does not carry over: at equal CPU (1,700 steps against 1,847; docs/modes.md), KL
-  0.142, 0.122, 0.143 against 0.102, 0.124, 0.138, all 1,000 modes on every run.
+  0.142, 0.122, 0.143 against 0.102, 0.124, 0.138, all 1,000 modes on every run. At the
+  issue's 300 CPU-s carried over in steps (2,905; `benchmarks/modes.py --cost`),
+  `stacked-mnist-short` (lr 4e-4, EMA 0.998, G/cluster 10) keeps all 1,000 modes with KL 0.047
+  +- 0.005 over seeds 0-5 against `stacked-mnist-best`'s 0.086 +- 0.006: the 0.05 target on 4
+  of 6 seeds (3 of 3 on the seeds 0-2 it was picked on; fresh seeds 3-5: 0.044, 0.052, 0.051).
 - **Not tried for lack of CPU time**: the RpGAN baseline at this budget (rpgan-mnist's
   r3gan nets take ~0.3 s a step here, ~1,000 steps in 300 s), and batch-size changes on top
   of self-conditioning.
@@ -243,43 +247,17 @@ READING = """
 """
 
 
-def step_cost(names: list[str], rounds: int, chunk: int = 32) -> None:
-    """CPU-s of each row's set-up (data, nets, clusters) and per step, measured in this one
-    process on one thread, the rows' steps interleaved in chunks (a multiple of lazy R1's 16) so
-    that other work on the machine weighs on all of them alike; then the steps each row can
-    take in the CPU that the first row's ROWS steps use."""
-    import tempfile
-    import time
-
-    import torch
+def step_cost(names: list[str], rounds: int) -> None:
+    """Print each row's CPU per step, measured interleaved with the others (step_cost.py), and
+    the steps it can take in the CPU that the first row's ROWS steps use."""
+    from step_cost import budget_table, interleaved_costs
 
     from ganforge.presets import preset_config
-    from ganforge.runner import make_trainer
 
-    torch.set_num_threads(1)
-    trainers, setup, run = {}, {}, dict.fromkeys(names, 0.0)
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in names:
-            preset, over, _ = ROWS[n]
-            t0 = time.process_time()
-            trainers[n] = make_trainer(preset_config(preset, {**DATA, **over, "train.threads": 1}),
-                                       Path(tmp) / n, quiet=True)
-            setup[n] = time.process_time() - t0
-        for _ in range(rounds):
-            for n, tr in trainers.items():
-                t0 = time.process_time()
-                for _ in range(chunk):
-                    tr.train_step()
-                    tr.step += 1
-                run[n] += time.process_time() - t0
-    per = {n: run[n] / (rounds * chunk) for n in names}
-    ref = names[0]
-    budget = setup[ref] + per[ref] * ROWS[ref][1]["train.steps"]
-    print(f"| row | set-up CPU-s | CPU-s per step | x {ref} | steps in {ref}'s CPU |")
-    print("|---|---|---|---|---|")
-    for n in names:
-        print(f"| {n} | {setup[n]:.1f} | {per[n]:.4f} | {per[n] / per[ref]:.3f} | "
-              f"{(budget - setup[n]) / per[n]:,.0f} |")
+    configs = {n: preset_config(ROWS[n][0], {**DATA, **ROWS[n][1], "train.threads": 1})
+               for n in names}
+    print(budget_table(interleaved_costs(configs, rounds), names[0],
+                       ROWS[names[0]][1]["train.steps"]))
 
 
 def main() -> int:

@@ -14,7 +14,12 @@ reverse KL, and the CPU seconds of the whole run (process time, diagnostics on, 
 Stacked MNIST trains `stacked-mnist-<config>` (`--configs dcgan,pacgan,best`; `--set` and `--tag`
 apply too) for a fixed CPU budget (`--budget` seconds, train.steps chosen from a timed probe) and
 counts modes with the stacked MNIST domain classifier applied per channel
-(`count_stacked_modes`), 26,000 samples.
+(`count_stacked_modes`), 26,000 samples. `--steps N` fixes the steps instead, and `--cost
+ROUNDS` prints the steps that equal CPU allows: each config's CPU per step, measured side by side
+with the paper DCGAN's (benchmarks/step_cost.py), in the CPU of the DCGAN's 4,860 steps, the
+issue's 300 CPU-s.
+
+    python benchmarks/modes.py --dataset stacked --configs best --cost 8
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+
+from fit_guard import fit_to_end
 
 REMEDIES = {
     "vanilla": {},
@@ -87,7 +94,7 @@ def run_one(job: dict) -> dict:
     out = Path(job["workdir"]) / f"{job['name']}-s{job['seed']}"
     t0 = time.process_time()
     trainer = make_trainer(cfg, out, quiet=True, log=lambda *a: None)
-    trainer.fit()
+    fit_to_end(trainer)
     n = job["samples"]
     # the target's ">= 20 high-quality samples of 2,500" per mode, at the same rate for other n
     strict_min = math.ceil(20 * n / PAPER_SAMPLES)
@@ -315,7 +322,7 @@ def stacked(args) -> list[dict]:
             cfg = preset_config(preset, {**base, "train.steps": steps, "train.tick": 500})
             t0 = time.process_time()
             trainer = make_trainer(cfg, Path(args.workdir) / f"{preset}-s{seed}", quiet=True)
-            trainer.fit()
+            fit_to_end(trainer)
             cpu = time.process_time() - t0
             st = count_stacked_modes(trainer, n=STACKED_EVAL_SAMPLES, seed=seed)
             rows.append(
@@ -331,6 +338,23 @@ def stacked(args) -> list[dict]:
             )
             emit(rows[-1], args.out)
     return rows
+
+
+def stacked_cost(args) -> None:
+    """`--cost`: each `stacked-mnist-<config>` (with `--set`) against `dcgan-mnist-paper` on
+    MNIST, CPU per step interleaved in one process (step_cost.py): the steps printed are those
+    the issue's 300 CPU-s (the DCGAN's 4,860 steps there) buy, whatever this machine's speed."""
+    from step_cost import REFERENCE, budget_table, interleaved_costs
+
+    from ganforge.presets import preset_config
+
+    quiet = {"data.data_dir": args.data_dir, "train.threads": 1, "train.device": "cpu",
+             "train.sample_every": 10**9, "train.checkpoint_every": 10**9}
+    configs = {REFERENCE[0]: preset_config(REFERENCE[0], quiet)}
+    for c in (args.configs or "dcgan,pacgan").split(","):
+        configs[f"stacked-mnist-{c}{args.tag}"] = preset_config(
+            f"stacked-mnist-{c}", {**quiet, "train.tick": 500, **args.overrides})
+    print(budget_table(interleaved_costs(configs, args.cost), REFERENCE[0], REFERENCE[1]))
 
 
 def stacked_table(rows: list[dict]) -> str:
@@ -384,6 +408,9 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", default="/tmp/ganforge-modes")
     p.add_argument("--out", default=None, help="append result rows (JSON lines) here")
     p.add_argument("--table", nargs="*", default=None, help="print the markdown table of files")
+    p.add_argument("--cost", type=int, default=0, metavar="ROUNDS",
+                   help="stacked: no training; print each config's CPU per step, interleaved with "
+                        "the paper DCGAN's on MNIST, and its steps in the issue's 300 CPU-s")
     args = p.parse_args(argv)
     if args.samples < 1:
         p.error(f"--samples {args.samples}: must be >= 1")
@@ -403,7 +430,9 @@ def main(argv=None) -> int:
         if stacked_rows:
             print(stacked_table(stacked_rows))
         return 0
-    if args.dataset == "stacked":
+    if args.dataset == "stacked" and args.cost:
+        stacked_cost(args)
+    elif args.dataset == "stacked":
         rows = stacked(args)
     else:
         rows = []

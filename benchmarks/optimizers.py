@@ -18,6 +18,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from fit_guard import fit_to_end
+
 OPTIMIZERS = ("adam", "extra-adam", "optimistic-adam")
 
 
@@ -36,7 +38,7 @@ def run_one(job: tuple[str, float, int, int]) -> dict:
         "train.sample_every": steps, "train.checkpoint_every": steps, "train.tick": steps})
     t = make_trainer(cfg, f"/tmp/ganforge-opt/{opt}-{r1}-{seed}", quiet=True)
     c0 = time.process_time()
-    t.fit()
+    fit_to_end(t)
     cpu = time.process_time() - c0
     x = t._many_points(2500)
     s = mixture_mode_stats(x, t.spec.modes, t.spec.mode_std)

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 
+from fit_guard import fit_to_end
+
 JOBS = {
     "digits": ("digits", {"train.steps": 200}),
     "ring8-best": ("ring8-best", {"train.steps": 300, "train.drs_steps": 50,
@@ -55,7 +57,7 @@ def run_here(out: str, mnist: str | None = None) -> None:
         cfg = preset_config(preset, {**ov, "train.threads": 1, "train.tick": 50,
                                      "train.device": "cpu", "train.diagnose": False})
         t = make_trainer(cfg, os.path.join(out, name), quiet=True, log=lambda *a: None)
-        t.fit()
+        fit_to_end(t)
         ema = t.ema.get("G") if isinstance(t.ema, dict) else t.ema
         drs = t.callback("rejection") if hasattr(t, "callback") else None
         ratio = drs.ratio if drs is not None else getattr(t, "ratio", None)
