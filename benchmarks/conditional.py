@@ -94,7 +94,11 @@ def main() -> int:
         )
         for name in ("cgan-digits", "acgan-digits")
     ]
-    rows = [json.loads(pr.communicate()[0].strip().splitlines()[-1]) for pr in procs]
+    outs = [pr.communicate()[0] for pr in procs]
+    for pr in procs:  # a child stopped by a signal (fit_guard) or failed: no row to read
+        if pr.returncode:
+            raise SystemExit(pr.returncode)
+    rows = [json.loads(out.strip().splitlines()[-1]) for out in outs]
     real = real_accuracy_per_class()
     fmt = lambda v: " ".join(f"{x:.2f}" for x in v)
     print(f"classifier on held-out real digits, per class: {fmt(real)}")

@@ -298,7 +298,7 @@ def stacked(args) -> list[dict]:
 
     torch.set_num_threads(args.threads)
     rows = []
-    names = (args.configs or "dcgan,pacgan").split(",")
+    names = _stacked_names(args)
     for seed in range(args.first_seed, args.first_seed + args.seeds) if "real" in names else ():
         for row in stacked_real(args, seed):
             rows.append(row)
@@ -306,20 +306,12 @@ def stacked(args) -> list[dict]:
     presets = [f"stacked-mnist-{c}" for c in names if c != "real"]
     for preset in presets:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            base = {
-                "data.data_dir": args.data_dir,
-                "train.seed": seed,
-                "train.threads": args.threads,
-                "train.device": "cpu",
-                "train.sample_every": 10**9,
-                "train.checkpoint_every": 10**9,
-                **args.overrides,
-            }
+            base = _stacked_base(args, seed)
             if args.steps:  # fixed: equal CPU set from measured costs (the probe's is noisy)
                 steps = args.steps
             else:
                 steps = probe_steps(preset, base, args)
-            cfg = preset_config(preset, {**base, "train.steps": steps, "train.tick": 500})
+            cfg = preset_config(preset, {**base, "train.steps": steps})
             t0 = time.process_time()
             trainer = make_trainer(cfg, Path(args.workdir) / f"{preset}-s{seed}", quiet=True)
             fit_to_end(trainer)
@@ -340,21 +332,32 @@ def stacked(args) -> list[dict]:
     return rows
 
 
+def _stacked_names(args) -> list[str]:
+    return (args.configs or "dcgan,pacgan").split(",")
+
+
+def _stacked_base(args, seed: int) -> dict:
+    """A Stacked MNIST run's overrides of its preset (`--set` last), as trained and as timed."""
+    return {"data.data_dir": args.data_dir, "train.seed": seed, "train.threads": args.threads,
+            "train.device": "cpu", "train.sample_every": 10**9, "train.checkpoint_every": 10**9,
+            "train.tick": 500, **args.overrides}
+
+
 def stacked_cost(args) -> None:
     """`--cost`: each `stacked-mnist-<config>` (with `--set`) against `dcgan-mnist-paper` on
-    MNIST, CPU per step interleaved in one process (step_cost.py): the steps printed are those
-    the issue's 300 CPU-s (the DCGAN's 4,860 steps there) buy, whatever this machine's speed."""
-    from step_cost import REFERENCE, budget_table, interleaved_costs
+    MNIST, CPU per step interleaved in one process on one thread (step_cost.py): the steps printed
+    are those the issue's 300 CPU-s (the DCGAN's 4,860 steps there) buy, whatever this machine's
+    speed."""
+    from step_cost import REFERENCE, budget_table, interleaved_costs, reference_overrides
 
     from ganforge.presets import preset_config
 
-    quiet = {"data.data_dir": args.data_dir, "train.threads": 1, "train.device": "cpu",
-             "train.sample_every": 10**9, "train.checkpoint_every": 10**9}
-    configs = {REFERENCE[0]: preset_config(REFERENCE[0], quiet)}
-    for c in (args.configs or "dcgan,pacgan").split(","):
+    configs = {REFERENCE[0]: preset_config(REFERENCE[0], reference_overrides(args.data_dir))}
+    for c in _stacked_names(args):
         configs[f"stacked-mnist-{c}{args.tag}"] = preset_config(
-            f"stacked-mnist-{c}", {**quiet, "train.tick": 500, **args.overrides})
-    print(budget_table(interleaved_costs(configs, args.cost), REFERENCE[0], REFERENCE[1]))
+            f"stacked-mnist-{c}", {**_stacked_base(args, 0), "train.threads": 1})
+    print(budget_table(interleaved_costs(configs, args.cost), ref=REFERENCE[0],
+                       ref_steps=REFERENCE[1]))
 
 
 def stacked_table(rows: list[dict]) -> str:
@@ -409,11 +412,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="append result rows (JSON lines) here")
     p.add_argument("--table", nargs="*", default=None, help="print the markdown table of files")
     p.add_argument("--cost", type=int, default=0, metavar="ROUNDS",
-                   help="stacked: no training; print each config's CPU per step, interleaved with "
-                        "the paper DCGAN's on MNIST, and its steps in the issue's 300 CPU-s")
+                   help="stacked: no training; print each config's CPU per step (one thread), "
+                        "interleaved with the paper DCGAN's on MNIST in ROUNDS chunks of 32 steps, "
+                        "and its steps in the issue's 300 CPU-s")
     args = p.parse_args(argv)
     if args.samples < 1:
         p.error(f"--samples {args.samples}: must be >= 1")
+    if args.cost and args.dataset != "stacked" or args.cost < 0:
+        p.error(f"--cost {args.cost}: rounds >= 1, with --dataset stacked only")
     from ganforge.config import parse_set_args
     from ganforge.errors import ConfigError
 

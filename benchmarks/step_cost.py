@@ -4,7 +4,8 @@ The benchmarks' budgets are CPU-seconds of the machine the issue measured on: th
 DCGAN (`dcgan-mnist-paper`) took 4,860 steps in 300 CPU-s. Another machine is faster or slower,
 and a busy one slows every run, so a budget is carried over as a number of steps: each config's
 CPU per step against the reference's, measured interleaved (a chunk of steps of each in turn, one
-thread) so that whatever else runs on the machine weighs on all of them alike. Used by
+thread) so that whatever else runs on the machine weighs on all of them alike. Only training
+steps and set-up are timed; ticks (diagnostics, previews) are not. Used by
 benchmarks/mnist_best.py (`--cost`) and benchmarks/modes.py (`--cost`, Stacked MNIST).
 """
 
@@ -18,7 +19,15 @@ from pathlib import Path
 REFERENCE = ("dcgan-mnist-paper", 4860)
 
 
-def interleaved_costs(configs: dict, rounds: int, chunk: int = 32) -> dict[str, tuple[float, float]]:
+def reference_overrides(data_dir: str) -> dict:
+    """The reference's data and run settings, the same for every `--cost`: MNIST's test split
+    from `data_dir`, no download, no diagnostics or pictures, one thread."""
+    return {"data.data_dir": data_dir, "data.split": "test", "data.download": False,
+            "train.diagnose": False, "train.sample_every": 10**6, "train.checkpoint_every": 10**6,
+            "train.threads": 1}
+
+
+def interleaved_costs(configs: dict, rounds: int, *, chunk: int = 32) -> dict[str, tuple[float, float]]:
     """{name: ganforge Config} -> {name: (set-up CPU-s, CPU-s per step)} on one thread.
 
     Set-up is building the trainer (data, nets, self-conditioning's clusters); steps are timed in
@@ -27,6 +36,8 @@ def interleaved_costs(configs: dict, rounds: int, chunk: int = 32) -> dict[str, 
 
     from ganforge.runner import make_trainer
 
+    if rounds < 1:
+        raise ValueError(f"rounds={rounds}: must be >= 1")
     torch.set_num_threads(1)
     trainers, setup, run = {}, {}, dict.fromkeys(configs, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,7 +55,7 @@ def interleaved_costs(configs: dict, rounds: int, chunk: int = 32) -> dict[str, 
     return {n: (setup[n], run[n] / (rounds * chunk)) for n in configs}
 
 
-def budget_table(costs: dict[str, tuple[float, float]], ref: str, ref_steps: int) -> str:
+def budget_table(costs: dict[str, tuple[float, float]], *, ref: str, ref_steps: int) -> str:
     """Markdown: each config's set-up, CPU per step, ratio to `ref`, and the steps it can take in
     the CPU that `ref_steps` steps of `ref` (set-up included) use."""
     setup_ref, per_ref = costs[ref]
