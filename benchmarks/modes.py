@@ -268,22 +268,14 @@ def stacked_real(args, seed: int) -> list[dict]:
 
 
 def probe_steps(preset: str, base: dict, args) -> int:
-    """Steps that fill 90% of `args.budget` CPU-s, from timing PROBE_STEPS steps of the config."""
-    from ganforge.presets import preset_config
-    from ganforge.runner import make_trainer
+    """Steps that fill 90% of `args.budget` CPU-s, from timing PROBE_STEPS steps of the config
+    after PROBE_WARMUP untimed ones (step_cost.py)."""
+    from step_cost import interleaved_costs
 
-    probe = make_trainer(
-        preset_config(preset, {**base, "train.steps": PROBE_WARMUP + PROBE_STEPS}),
-        Path(args.workdir) / "probe",
-        quiet=True,
-        log=lambda *a: None,
-    )
-    for _ in range(PROBE_WARMUP):  # first calls allocate and compile: not the step's cost
-        probe.train_step()
-    t0 = time.process_time()
-    for _ in range(PROBE_STEPS):
-        probe.train_step()
-    per_step = (time.process_time() - t0) / PROBE_STEPS
+    from ganforge.presets import preset_config
+
+    cfg = preset_config(preset, base)
+    per_step = interleaved_costs({preset: cfg}, 1, chunk=PROBE_STEPS, warmup=PROBE_WARMUP)[preset][1]
     return max(100, int(args.budget / per_step * 0.9))
 
 

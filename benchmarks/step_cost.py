@@ -27,24 +27,29 @@ def reference_overrides(data_dir: str) -> dict:
             "train.threads": 1}
 
 
-def interleaved_costs(configs: dict, rounds: int, *, chunk: int = 32) -> dict[str, tuple[float, float]]:
-    """{name: ganforge Config} -> {name: (set-up CPU-s, CPU-s per step)} on one thread.
+def interleaved_costs(configs: dict, rounds: int, *, chunk: int = 32,
+                      warmup: int = 0) -> dict[str, tuple[float, float]]:
+    """{name: ganforge Config} -> {name: (set-up CPU-s, CPU-s per step)}, on the threads each
+    config's train.threads sets (one for every `--cost`).
 
-    Set-up is building the trainer (data, nets, self-conditioning's clusters); steps are timed in
-    `rounds` chunks of `chunk` (a multiple of lazy R1's interval 16, so each chunk pays it alike)."""
-    import torch
-
+    Set-up is building the trainer (data, nets, self-conditioning's clusters); after `warmup`
+    untimed steps of each (first calls allocate), steps are timed in `rounds` chunks of `chunk` (a
+    multiple of lazy R1's interval 16, so each chunk pays it alike)."""
     from ganforge.runner import make_trainer
 
     if rounds < 1:
         raise ValueError(f"rounds={rounds}: must be >= 1")
-    torch.set_num_threads(1)
     trainers, setup, run = {}, {}, dict.fromkeys(configs, 0.0)
     with tempfile.TemporaryDirectory() as tmp:
         for name, cfg in configs.items():
             t0 = time.process_time()
-            trainers[name] = make_trainer(cfg, Path(tmp) / str(len(trainers)), quiet=True)
+            trainers[name] = make_trainer(cfg, Path(tmp) / str(len(trainers)), quiet=True,
+                                          log=lambda *a: None)
             setup[name] = time.process_time() - t0
+        for tr in trainers.values():
+            for _ in range(warmup):
+                tr.train_step()
+                tr.step += 1
         for _ in range(rounds):
             for name, tr in trainers.items():
                 t0 = time.process_time()
