@@ -74,15 +74,16 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         ),
         # The relativistic pairing loss (objectives/rpgan.py) instead of the classic GAN's: with
         # unequal mode weights the classic loss let G drop whole bands of modes that rejection
-        # cannot refill (docs/held-out-2d.md: grid25-weighted, 1 of 3 seeds); RpGAN keeps every
-        # mode on every grid layout. Its step costs 1.16 times the classic one (the G step reads
-        # a real batch, the lazy phase adds R2), so 9,500 steps take the CPU of the former 11,000.
+        # cannot refill; RpGAN drops fewer (docs/held-out-2d.md, grid25-weighted: 7 of 8 seeds
+        # against 6 of 8, G alone KL 0.100 against 0.208). Its step costs 1.14-1.16 times the
+        # classic one (the G step reads a real batch, the lazy phase adds R2), so 9,500 steps
+        # take the CPU of the former 11,000.
         _base("grid25", **{"loss.objective": "rpgan", "model.pack": 2, "loss.r1_gamma": 0.03,
                            "loss.r1_every": 4, "train.ema": 0.99, "train.steps": 9500, **_HIGH_LR,
                            "train.reuse": False,  # tuned with a fresh z for G, as ring8-best
                            "train.sample_every": 1000, "train.checkpoint_every": 4000,
                            # ticks (log lines, diagnostics) every 500 steps, not 100: the same
-                           # training, ~1.8 CPU-s less, inside the 60-s budget with room to spare
+                           # training, ~1.8 CPU-s less (the 60-s budget is tight: docs/modes.md)
                            "train.tick": 500,
                            # G alone leaves 10-25% of its points on bridges between modes (classic
                            # loss, 12,000 steps: 83.7% high quality); a density-ratio net fitted after training
