@@ -60,7 +60,7 @@ def _r1(weight: float, *, spectral: bool = False) -> dict:
 ROWS: dict[str, tuple[str, dict, str]] = {
     "dcgan": (REFERENCE[0], {"train.steps": REFERENCE[1]},
               "`dcgan-mnist-paper`: the paper's settings (`dcgan-mnist` until 2026-11-30)"),
-    "dcgan-ema": ("dcgan-mnist-paper", {"train.steps": 4860, "train.ema": 0.999},
+    "dcgan-ema": (REFERENCE[0], {"train.steps": REFERENCE[1], "train.ema": 0.999},
                   "the paper's settings + EMA 0.999 of G (sampled from the average)"),
     # the DCGAN's nets and loss kept, trained better; R1's 1.13x per step (measured on the
     # self-conditioned recipe) leaves ~4,300 of the 4,860 steps

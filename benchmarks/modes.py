@@ -410,7 +410,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.samples < 1:
         p.error(f"--samples {args.samples}: must be >= 1")
-    if args.cost and args.dataset != "stacked" or args.cost < 0:
+    if args.cost < 0 or (args.cost and args.dataset != "stacked"):
         p.error(f"--cost {args.cost}: rounds >= 1, with --dataset stacked only")
     from ganforge.config import parse_set_args
     from ganforge.errors import ConfigError
