@@ -42,3 +42,25 @@ def test_the_budget_table_gives_each_config_the_references_cpu():
     md = budget_table({"ref": (2.0, 0.1), "other": (4.0, 0.2)}, ref="ref", ref_steps=100)
     rows = {r.split("|")[1].strip(): r.split("|")[5].strip() for r in md.splitlines()[2:]}
     assert rows == {"ref": "100", "other": "40"}
+
+
+def test_the_2d_cost_table_times_a_change_against_the_preset_as_shipped():
+    """`modes.py --cost` on grid25: the shipped preset is the reference (ratio 1, its own
+    train.steps), the `--set` variant is timed beside it and given steps in that CPU."""
+    import subprocess
+    import sys
+
+    from ganforge.presets import preset_config
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "modes.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--dataset", "grid25", "--configs", "best",
+         "--set", "loss.objective=gan", "--tag", ", GAN loss", "--cost", "1"],
+        capture_output=True, text=True, timeout=300, check=True).stdout
+    steps = preset_config("grid25-best").train.steps
+    rows = [ln.split("|")[1:-1] for ln in out.splitlines() if ln.startswith("| grid25-best")]
+    assert [r[0].strip() for r in rows] == ["grid25-best", "grid25-best (best, GAN loss)"]
+    assert rows[0][3].strip() == "1.000" and rows[0][4].strip() == f"{steps:,}"
+    ratio, variant_steps = float(rows[1][3]), int(rows[1][4].replace(",", ""))
+    # equal CPU: the variant's steps times its cost per step is the reference's budget
+    assert ratio > 0 and abs(variant_steps * ratio - steps) < 0.03 * steps  # set-ups differ a little
