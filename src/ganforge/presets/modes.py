@@ -75,9 +75,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         # The relativistic pairing loss (objectives/rpgan.py) instead of the classic GAN's: with
         # unequal mode weights the classic loss let G drop whole bands of modes that rejection
         # cannot refill; RpGAN drops fewer (docs/held-out-2d.md, grid25-weighted: 7 of 8 seeds
-        # against 6 of 8, G alone KL 0.100 against 0.208). Its step costs 1.14-1.16 times the
-        # classic one (the G step reads a real batch, the lazy phase adds R2), so 9,500 steps
-        # take the CPU of the former 11,000.
+        # against 6 of 8, G alone KL 0.100 against 0.208). Its step costs 1.15-1.18 times the
+        # classic one (`benchmarks/modes.py --cost`; the G step reads a real batch, the lazy phase
+        # adds R2), so 9,500 steps take the CPU of the former 11,000.
         _base("grid25", **{"loss.objective": "rpgan", "model.pack": 2, "loss.r1_gamma": 0.03,
                            "loss.r1_every": 4, "train.ema": 0.99, "train.steps": 9500, **_HIGH_LR,
                            "train.reuse": False,  # tuned with a fresh z for G, as ring8-best
