@@ -14,12 +14,12 @@ reverse KL, and the CPU seconds of the whole run (process time, diagnostics on, 
 Stacked MNIST trains `stacked-mnist-<config>` (`--configs dcgan,pacgan,best`; `--set` and `--tag`
 apply too) for a fixed CPU budget (`--budget` seconds, train.steps chosen from a timed probe) and
 counts modes with the stacked MNIST domain classifier applied per channel
-(`count_stacked_modes`), 26,000 samples. `--steps N` fixes the steps instead, and `--cost
+(benchmarks/stacked_modes.py), 26,000 samples. `--steps N` fixes the steps instead, and `--cost
 ROUNDS` prints the steps that equal CPU allows: each config's CPU per step, measured side by side
 with the paper DCGAN's (benchmarks/step_cost.py), in the CPU of the DCGAN's 4,860 steps, the
 issue's 300 CPU-s. On ring8 / grid25, `--cost ROUNDS` times each config (with `--set`) against
-the first config's preset as shipped, and prints the steps each can take in the CPU of the
-shipped preset's train.steps: how a change of loss or net is given equal CPU.
+the first config without `--set`, and prints the steps each can take in the CPU of that
+reference's train.steps: how a change of loss or net is given equal CPU.
 
     python benchmarks/modes.py --dataset stacked --configs best --cost 8
     python benchmarks/modes.py --dataset grid25 --configs best --set loss.objective=gan \
@@ -216,9 +216,10 @@ def table(rows: list[dict]) -> str:
 
 
 def point_cost(args) -> None:
-    """`--cost` on ring8 / grid25: the first config's preset as shipped (no `--set`), then each
-    config as it would train, CPU per step interleaved in one process on one thread (chunks of
-    32 steps: a multiple of every lazy-penalty interval the presets use)."""
+    """`--cost` on ring8 / grid25: the first config without `--set` (its preset, plus its remedy
+    unless it is `best`), then each config as it would train, CPU per step interleaved in one
+    process on one thread (chunks of 32 steps: a multiple of every lazy-penalty interval the
+    presets use)."""
     import torch
     from step_cost import budget_table, interleaved_costs
 
@@ -231,7 +232,7 @@ def point_cost(args) -> None:
     jobs = [j for j in jobs_for(args) if j["seed"] == args.first_seed]
     first = jobs[0]
     base = args.configs.split(",")[0] if args.configs else next(iter(REMEDIES))
-    ref_name = first["preset"] + ("" if base == "best" else f" + {base}")
+    ref_name = first["preset"] + ("" if base in ("best", "vanilla") else f" + {base}")
     configs = {ref_name: preset_config(first["preset"], {**fixed, **REMEDIES.get(base, {})})}
     for j in jobs:
         if args.overrides or j is not first:
@@ -279,8 +280,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.samples < 1:
         p.error(f"--samples {args.samples}: must be >= 1")
-    if args.cost < 0:
-        p.error(f"--cost {args.cost}: rounds must be >= 1")
+    if args.cost < 0 or args.seeds < 1:
+        p.error(f"--cost {args.cost} / --seeds {args.seeds}: rounds and seeds must be >= 1")
     from ganforge.config import parse_set_args
     from ganforge.errors import ConfigError
 

@@ -212,9 +212,10 @@ phase; with `train.d_steps` > 1 (WGAN's n_critic) they draw fresh noise for G, a
 Algorithm 1. `train.reuse=false` restores the fresh draws. The two presets tuned to the mode
 benchmark's targets keep them: with reuse, `ring8-best` kept 8/8 modes and reverse KL <= 0.002
 in 5 of 5 seeds but put 96.5-97.6% of its samples near a mode (2 of 5 seeds at the 97% target,
-against 10 of 10 before), so `ring8-best` and `grid25-best` set `train.reuse=false` and train
+against 10 of 10 before), so `ring8-best` and `grid25-best` set `train.reuse=false` and trained
 bit-identical weights to before (`python benchmarks/same_weights.py`: 8308c49bc22bfbde and
-cdefb88bfbd9b049, as in docs/benchmarks.md).
+cdefb88bfbd9b049, as in docs/benchmarks.md) until 2026-12-01, when `ring8-best` took a decaying
+lr and `grid25-best` the RpGAN loss (docs/held-out-2d.md).
 
 Threads: `train.threads=0` (the default) takes one thread on machines with two cores or fewer and
 for networks under 5M parameters; the run header prints the choice. On this 2-core machine the

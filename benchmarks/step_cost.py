@@ -6,7 +6,8 @@ and a busy one slows every run, so a budget is carried over as a number of steps
 CPU per step against the reference's, measured interleaved (a chunk of steps of each in turn, one
 thread) so that whatever else runs on the machine weighs on all of them alike. Only training
 steps and set-up are timed; ticks (diagnostics, previews) are not. Used by
-benchmarks/mnist_best.py (`--cost`) and benchmarks/modes.py (`--cost`, Stacked MNIST).
+benchmarks/mnist_best.py (`--cost`), benchmarks/stacked_modes.py (`modes.py --cost` on Stacked
+MNIST, and its step probe) and benchmarks/modes.py (`--cost` on ring8 / grid25).
 """
 
 from __future__ import annotations

@@ -44,23 +44,35 @@ def test_the_budget_table_gives_each_config_the_references_cpu():
     assert rows == {"ref": "100", "other": "40"}
 
 
-def test_the_2d_cost_table_times_a_change_against_the_preset_as_shipped():
-    """`modes.py --cost` on grid25: the shipped preset is the reference (ratio 1, its own
-    train.steps), the `--set` variant is timed beside it and given steps in that CPU."""
-    import subprocess
+def test_the_2d_cost_table_times_a_change_against_the_preset_as_shipped(monkeypatch, capsys):
+    """`modes.py --cost` on grid25: the preset without `--set` is the reference, with its own
+    train.steps; the `--set` variant is timed beside it (the configs handed to the timer are
+    the two trainings) and gets the steps its measured cost buys in the reference's CPU."""
     import sys
 
     from ganforge.presets import preset_config
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "modes.py"
-    out = subprocess.run(
-        [sys.executable, str(script), "--dataset", "grid25", "--configs", "best",
-         "--set", "loss.objective=gan", "--tag", ", GAN loss", "--cost", "1"],
-        capture_output=True, text=True, timeout=300, check=True).stdout
-    steps = preset_config("grid25-best").train.steps
-    rows = [ln.split("|")[1:-1] for ln in out.splitlines() if ln.startswith("| grid25-best")]
-    assert [r[0].strip() for r in rows] == ["grid25-best", "grid25-best (best, GAN loss)"]
-    assert rows[0][3].strip() == "1.000" and rows[0][4].strip() == f"{steps:,}"
-    ratio, variant_steps = float(rows[1][3]), int(rows[1][4].replace(",", ""))
-    # equal CPU: the variant's steps times its cost per step is the reference's budget
-    assert ratio > 0 and abs(variant_steps * ratio - steps) < 0.03 * steps  # set-ups differ a little
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    modes = _load("modes")
+    import step_cost
+
+    seen = {}
+
+    def fake_costs(configs, rounds, *, chunk=32, warmup=0):
+        seen.update(configs)
+        # per-step costs as if timed: the variant at 0.8 of the reference
+        return {n: (0.0, 0.005 if i == 0 else 0.004) for i, n in enumerate(configs)}
+
+    monkeypatch.setattr(step_cost, "interleaved_costs", fake_costs)
+    monkeypatch.setattr(sys, "argv", ["modes.py"])
+    assert modes.main(["--dataset", "grid25", "--configs", "best", "--set",
+                       "loss.objective=gan", "--tag", ", GAN loss", "--cost", "1"]) == 0
+    ref, var = seen["grid25-best"], seen["grid25-best (best, GAN loss)"]
+    assert ref.loss.objective == preset_config("grid25-best").loss.objective == "rpgan"
+    assert var.loss.objective == "gan" and ref.train.threads == var.train.threads == 1
+    steps = ref.train.steps
+    rows = {ln.split("|")[1].strip(): ln.split("|")[2:-1]
+            for ln in capsys.readouterr().out.splitlines() if ln.startswith("| grid25-best")}
+    assert rows["grid25-best"][2].strip() == "1.000" and rows["grid25-best"][3].strip() == f"{steps:,}"
+    assert rows["grid25-best (best, GAN loss)"][2].strip() == "0.800"
+    assert rows["grid25-best (best, GAN loss)"][3].strip() == f"{round(steps / 0.8):,}"

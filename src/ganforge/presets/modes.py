@@ -45,11 +45,11 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         ),
         _base("ring8", **{"model.pack": 2, "loss.r1_gamma": 0.03, "loss.r1_every": 8,
                           "train.ema": 0.999, "train.steps": 30000, **_HIGH_LR,
-                          # the lr decayed to a tenth along a cosine: G's late steps are small,
-                          # so its modes end sharper. At the constant lr, rings it was not tuned
-                          # on sat at the 97% line through R (19 of 22 runs met it; ring8-weighted
-                          # seeds 0-2: 96.5%, 95.8%, 97.6%); decayed, 22 of 22 (97.5-99.8%;
-                          # those three 98.8%, 98.6%, 98.4%) (docs/held-out-2d.md), same CPU
+                          # the lr decayed to a tenth along a cosine, at the same CPU. At the
+                          # constant lr the rings of docs/held-out-2d.md sat at the 97% line
+                          # through R (19 of 22 runs met it; ring8-weighted seeds 0-2: 96.5%,
+                          # 95.8%, 97.6%); decayed, 22 of 22 (97.5-99.8%; those three 98.8%,
+                          # 98.6%, 98.4%), and ring8 over 10 seeds 98.5% against 98.2%
                           "train.lr_schedule": "cosine", "train.lr_final": 0.1,
                           # tuned with a fresh z for G: with reuse, 2 of 5 seeds kept 97%
                           # high quality (96.5-97.6%) against 10 of 10 (docs/speed.md)
@@ -82,9 +82,9 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         # The relativistic pairing loss (objectives/rpgan.py) instead of the classic GAN's: with
         # unequal mode weights the classic loss let G drop whole bands of modes that rejection
         # cannot refill; RpGAN drops fewer (docs/held-out-2d.md, grid25-weighted: 7 of 8 seeds
-        # against 6 of 8, G alone KL 0.100 against 0.208). Its step costs 1.15-1.18 times the
+        # against 6 of 8, G alone KL 0.100 against 0.208). Its step costs 1.18 times the
         # classic one (`benchmarks/modes.py --cost`; the G step reads a real batch, the lazy phase
-        # adds R2), so 9,500 steps take the CPU of the former 11,000.
+        # adds R2), so 9,500 steps take about the CPU of the former 11,000 (11,200).
         _base("grid25", **{"loss.objective": "rpgan", "model.pack": 2, "loss.r1_gamma": 0.03,
                            "loss.r1_every": 4, "train.ema": 0.99, "train.steps": 9500, **_HIGH_LR,
                            "train.reuse": False,  # tuned with a fresh z for G, as ring8-best
