@@ -82,8 +82,8 @@ def test_config_is_frozen():
         ("ebgan-digits", "model.minibatch_disc", "true", "model.minibatch_disc: has no effect"),
         # lazy R1's interval with the penalty off: the digits preset carries r1_every=16
         ("digits", "loss.r1_gamma", "0", "loss.r1_every=16: spaces the R1 penalty, which is off"),
-        ("ring8-vanilla", "train.lr_final", "0.1", "train.lr_final=0.1: has no effect with "
-         "train.lr_schedule=constant"),
+        ("ring8-vanilla", "train.lr_final", "0.1",
+         "train.lr_final=0.1: has no effect with train.lr_schedule=constant"),
     ],
 )
 def test_an_option_the_objective_ignores_is_refused(preset, key, value, needle):

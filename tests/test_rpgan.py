@@ -236,7 +236,7 @@ def test_trainer_ramps_beta2_and_objective_ramps_gamma(tmp_path):
 @pytest.mark.parametrize(
     "over,needle",
     [
-        ({"train.lr_schedule": "constant"}, "ramps along train.lr_schedule's curve"),
+        ({"train.lr_schedule": "constant", "train.lr_final": 0.0}, "ramps along train.lr_schedule's curve"),
         ({"g_opt.name": "sgd"}, "g_opt.name=sgd has no beta2"),
         ({"d_opt.beta2_final": 1.0}, "d_opt.beta2_final: must be in [0, 1)"),
         ({"train.ema": 0.0}, "train.ema_final=0.999: must be in (0, 1) and ramps from train.ema"),

@@ -62,7 +62,8 @@ def validate(cfg) -> None:
         raise ConfigError(f"train.lr_final: must be in [0, 1], got {t.lr_final}")
     if t.lr_final != 0.0 and t.lr_schedule == "constant":
         raise ConfigError(f"train.lr_final={t.lr_final}: has no effect with "
-                          "train.lr_schedule=constant; set it to linear or cosine")
+                          "train.lr_schedule=constant; set train.lr_schedule=linear or cosine, "
+                          "or leave train.lr_final at 0")
     if lo.gan_gp < 0:
         raise ConfigError(f"loss.gan_gp: must be >= 0, got {lo.gan_gp}")
     if not 0.0 < lo.topk <= 1.0 or not 0.0 < lo.topk_decay <= 1.0:
