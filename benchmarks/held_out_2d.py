@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 from fit_guard import fit_to_end
+from rows import mean_std
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_SAMPLES = 2500
@@ -226,11 +227,8 @@ def cached_run(job: dict, *, train: bool = True) -> dict | None:
 
 
 def _mean_sd(values: list[float], fmt: str) -> str:
-    m = sum(values) / len(values)
-    if len(values) == 1:
-        return f"{m:{fmt}}"
-    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
-    return f"{m:{fmt}} ± {sd:{fmt}}"
+    m, sd = mean_std(values)
+    return f"{m:{fmt}}" if len(values) == 1 else f"{m:{fmt}} ± {sd:{fmt}}"
 
 
 def meets(s: dict, k: int) -> bool:

@@ -72,6 +72,13 @@ PUBLISHED = {  # PacGAN (Lin et al. 2018), Tables 2 and 4: modes / high-quality 
 }
 
 
+def run_overrides(seed: int) -> dict:
+    """What every ring8 / grid25 run sets on top of its preset, trained or timed: one CPU
+    thread (a CPU benchmark, also on a machine with a GPU), the seed, no snapshots."""
+    return {"train.threads": 1, "train.device": "cpu", "train.seed": seed,
+            "train.sample_every": 10**9, "train.checkpoint_every": 10**9}
+
+
 def run_one(job: dict) -> dict:
     """Train one configuration and score it; runs in a worker process with one thread."""
     import torch
@@ -82,15 +89,7 @@ def run_one(job: dict) -> dict:
     from ganforge.sampling.rejection import sample_points
 
     torch.set_num_threads(1)
-    ov = {
-        "train.threads": 1,
-        "train.device": "cpu",  # a CPU benchmark, also on a machine with a GPU
-        "train.seed": job["seed"],
-        "train.sample_every": 10**9,
-        "train.checkpoint_every": 10**9,
-        **job["overrides"],
-    }
-    cfg = preset_config(job["preset"], ov)
+    cfg = preset_config(job["preset"], {**run_overrides(job["seed"]), **job["overrides"]})
     out = Path(job["workdir"]) / f"{job['name']}-s{job['seed']}"
     t0 = time.process_time()
     trainer = make_trainer(cfg, out, quiet=True, log=lambda *a: None)
@@ -139,16 +138,24 @@ def run_one(job: dict) -> dict:
     }
 
 
+def config_names(args) -> list[str]:
+    return args.configs.split(",") if args.configs else [*REMEDIES, "best"]
+
+
+def preset_of(name: str, dataset: str) -> tuple[str, dict]:
+    """A config name's preset and overrides, before `--set`: `best` is `<dataset>-best`, a
+    remedy is `<dataset>-vanilla` plus that remedy."""
+    if name == "best":
+        return f"{dataset}-best", {}
+    if name not in REMEDIES:
+        sys.exit(f"unknown config {name!r}; choose from {', '.join([*REMEDIES, 'best'])}")
+    return f"{dataset}-vanilla", dict(REMEDIES[name])
+
+
 def jobs_for(args) -> list[dict]:
-    names = args.configs.split(",") if args.configs else [*REMEDIES, "best"]
     jobs = []
-    for name in names:
-        if name == "best":
-            preset, ov = f"{args.dataset}-best", {}
-        else:
-            if name not in REMEDIES:
-                sys.exit(f"unknown config {name!r}; choose from {', '.join([*REMEDIES, 'best'])}")
-            preset, ov = f"{args.dataset}-vanilla", dict(REMEDIES[name])
+    for name in config_names(args):
+        preset, ov = preset_of(name, args.dataset)
         ov.update(args.overrides)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             jobs.append(
@@ -226,16 +233,14 @@ def point_cost(args) -> None:
     from ganforge.presets import preset_config
 
     torch.set_num_threads(1)
-    fixed = {"train.threads": 1, "train.device": "cpu", "train.seed": 0,
-             "train.sample_every": 10**9, "train.checkpoint_every": 10**9,
-             "train.diagnose": False}
+    fixed = {**run_overrides(0), "train.diagnose": False}
     jobs = [j for j in jobs_for(args) if j["seed"] == args.first_seed]
-    first = jobs[0]
-    base = args.configs.split(",")[0] if args.configs else next(iter(REMEDIES))
-    ref_name = first["preset"] + ("" if base in ("best", "vanilla") else f" + {base}")
-    configs = {ref_name: preset_config(first["preset"], {**fixed, **REMEDIES.get(base, {})})}
+    base = config_names(args)[0]
+    ref_preset, ref_ov = preset_of(base, args.dataset)
+    ref_name = ref_preset + ("" if base in ("best", "vanilla") else f" + {base}")
+    configs = {ref_name: preset_config(ref_preset, {**fixed, **ref_ov})}
     for j in jobs:
-        if args.overrides or j is not first:
+        if args.overrides or j is not jobs[0]:
             configs[f"{j['preset']} ({j['name']})"] = preset_config(
                 j["preset"], {**fixed, **j["overrides"]})
     ref_steps = configs[ref_name].train.steps
