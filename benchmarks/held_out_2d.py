@@ -26,7 +26,7 @@ KL <= 0.02; the 60-CPU-s one is read off the CPU column (see `meets`).
     python benchmarks/held_out_2d.py --layouts ring12-r1.5 --seeds 1 --set train.drs_freq=5 \
         --tag ", R freq 5"                       # a variant; prints its table
 
-Finished runs are cached in `--workdir` (rows/, keyed by preset, overrides, DRS settings, seed
+Finished runs are cached in `--workdir` (rows/, keyed by the resolved config G trains with, the DRS settings, seed
 and samples), so a rerun skips them. A rejection run that keeps under 0.25% of G's points (50
 pools of 20,000) is counted as failed. `--doc` replaces the table between the file's
 `<!-- table -->` markers and keeps the rest (the reading).
@@ -196,10 +196,13 @@ def jobs_for(args) -> list[dict]:
         cfg = preset_config(preset, {**({} if base.get("train.drs_steps") else DRS), **ov})
         drs = {k: getattr(cfg.train, k.split(".")[1]) for k in DRS}
         ov = {k: v for k, v in ov.items() if k not in DRS}
+        # G's training is keyed by the resolved config, not by how it was spelled: a changed
+        # preset retrains, and a preset that adopts a `--set` value reuses the runs made with it
+        trained = cfg.to_dict()
+        for k in DRS:
+            del trained["train"][k.split(".")[1]]
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            # the preset's own settings are in the keys: a changed preset retrains
-            trained = {k: v for k, v in base.items() if k not in DRS}
-            ident = json.dumps([preset, trained, ov, seed], sort_keys=True, default=str)
+            ident = json.dumps([trained, seed], sort_keys=True, default=str)
             train_key = f"{layout}-{hashlib.sha1(ident.encode()).hexdigest()[:10]}-s{seed}"
             ident = json.dumps([ident, drs, args.samples], sort_keys=True)
             key = f"{layout}-{hashlib.sha1(ident.encode()).hexdigest()[:10]}-s{seed}"

@@ -76,3 +76,24 @@ def test_the_2d_cost_table_times_a_change_against_the_preset_as_shipped(monkeypa
     assert rows["grid25-best"][2].strip() == "1.000" and rows["grid25-best"][3].strip() == f"{steps:,}"
     assert rows["grid25-best (best, GAN loss)"][2].strip() == "0.800"
     assert rows["grid25-best (best, GAN loss)"][3].strip() == f"{round(steps / 0.8):,}"
+
+
+def test_held_out_runs_are_keyed_by_the_config_they_train(monkeypatch):
+    """held_out_2d.py's cache: `--set` spelling the preset's own value finds the preset's runs;
+    a changed training value does not; a changed rejection setting keeps G (refits R only)."""
+    import types
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    ho = _load("held_out_2d")
+
+    def keys(**overrides):
+        args = types.SimpleNamespace(layouts=["grid25"], seeds=1, first_seed=0, samples=2500,
+                                     tag="", workdir="/tmp", overrides=overrides)
+        (job,) = ho.jobs_for(args)
+        return job["train_key"], job["key"]
+
+    shipped = keys()
+    assert keys(**{"loss.r1_gamma": "0.1"}) == shipped  # grid25-best's own gamma
+    assert keys(**{"loss.r1_gamma": "0.03"})[0] != shipped[0]
+    refit = keys(**{"train.drs_freq": "10"})
+    assert refit[0] == shipped[0] and refit[1] != shipped[1]
