@@ -51,6 +51,10 @@ CASES = {
                                         "loss.r1_gamma": 0.1, "loss.r1_every": 2, "train.ema": 0.9}),
     "cyclegan": ("cyclegan-digits2mnist", {**I2I, "data.data_dir": str(MNIST), "model.g_blocks": 1,
                                            "loss.pool_size": 3, "train.ema": 0.9}),
+    # class-conditional Ds: the pools keep each fake's label planes, R1 reads them too
+    "cyclegan-cond": ("cyclegan-digits2mnist", {**I2I, "data.data_dir": str(MNIST),
+                                                "model.conditional": True, "model.d_cond": "concat",
+                                                "loss.pool_size": 3, "loss.r1_gamma": 0.1}),
     "srgan": ("srgan-photos", {**I2I, "data.crop_size": 16, "data.scale": 2, "model.g_blocks": 1,
                                "loss.pretrain_steps": 2, "loss.content": "vgg19-random",
                                "loss.content_layer": "relu1_2", "loss.r1_gamma": 0.1}),

@@ -94,7 +94,7 @@ def test_unpaired_domains_are_drawn_independently_with_their_own_crops():
     batch = ds.sample(200, torch.Generator().manual_seed(1))
     ia, ta, _, fa = origin(batch.a)
     ib, tb, _, fb = origin(batch.x)
-    assert torch.equal(batch.y, 100 + ib)
+    assert torch.equal(batch.y, 100 + ib) and torch.equal(batch.ya, ia)  # each side's own labels
     assert not torch.equal(ia, ib) and not torch.equal(ta, tb) and not torch.equal(fa, fb)
     assert set(ia.tolist()) == set(range(10)) and set(ib.tolist()) == set(range(15))
     assert int(tb.max()) > 8  # B's crops range over B's larger images

@@ -241,6 +241,33 @@ def test_options_that_cannot_apply_are_refused():
         preset_config("srgan-photos", {"loss.content": "vgg19"})
 
 
+def test_class_conditional_cyclegan_ds_read_the_class_of_labelled_domains(tmp_path, inversion,
+                                                                          mnist_dir):
+    cond = {"model.conditional": True, "model.d_cond": "concat"}
+    cfg = preset_config("cyclegan-digits2mnist", {
+        **FAST, **cond, "data.data_dir": str(mnist_dir), "model.base_channels": 8,
+        "model.d_layers": 1, "train.batch_size": 4, "train.steps": 4, "loss.r1_gamma": 0.1,
+        "loss.r1_every": 2})
+    trainer = make_trainer(cfg, tmp_path / "run", quiet=True)
+    trainer.fit()
+    a = trainer.fixed.real.a[:2]
+    for d in ("DA", "DB"):
+        conv = next(m for m in trainer.nets[d].modules() if isinstance(m, torch.nn.Conv2d))
+        assert conv.in_channels == 1 + 10  # the image and one plane per class
+    planes = lambda c: F.one_hot(torch.tensor([c, c]), 10).float()[:, :, None, None].expand(
+        -1, -1, *a.shape[-2:])
+    with torch.no_grad():
+        said_3, said_7 = (trainer.nets["DA"](torch.cat([planes(c), a], 1)) for c in (3, 7))
+    assert (said_3 - said_7).abs().max() > 1e-4  # the class alone changes D's verdict
+    with pytest.raises(ConfigError, match="model.conditional: data.dataset=unpaired"):
+        make_trainer(_cyclegan_cfg(inversion, **cond, **{"train.steps": 1}), tmp_path / "u",
+                     quiet=True)
+    with pytest.raises(ConfigError, match="model.d_cond=projection"):
+        preset_config("cyclegan-digits2mnist", {"model.conditional": True})
+    with pytest.raises(ConfigError, match="model.conditional: not available"):
+        preset_config("pix2pix-edges2mnist", cond)
+
+
 def test_eval_of_a_translation_run_scores_its_held_out_pairs(tmp_path, inversion):
     make_trainer(_pix2pix_cfg(inversion, **{"train.steps": 30}), tmp_path / "run", quiet=True).fit()
     r = subprocess.run([sys.executable, "-m", "ganforge", "eval", str(tmp_path / "run"),

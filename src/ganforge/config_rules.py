@@ -264,7 +264,8 @@ def _check_translation(cfg) -> None:
         raise ConfigError(f"model.sr_skip: only the srresnet generator has it, not model.arch="
                           f"{m.arch}; drop it")
     refused = {
-        "model.conditional": m.conditional, "model.self_cond": m.self_cond, "model.pack": m.pack > 1,
+        "model.conditional": m.conditional and name != "cyclegan",
+        "model.self_cond": m.self_cond, "model.pack": m.pack > 1,
         "model.minibatch_disc": m.minibatch_disc, "model.mbstd": m.mbstd,
         "train.diagnose": t.diagnose, "train.drs_steps": t.drs_steps, "train.eval_every": t.eval_every,
         "train.d_steps": t.d_steps > 1,
@@ -273,3 +274,6 @@ def _check_translation(cfg) -> None:
         if on:
             raise ConfigError(f"{key}: not available with loss.objective={name} (an image-to-image "
                               f"objective: no noise z, no class labels); set it off")
+    if m.conditional and m.d_cond != "concat":  # CycleGAN's Ds read labels as one-hot planes
+        raise ConfigError(f"model.d_cond={m.d_cond}: CycleGAN's class-conditional PatchGANs read "
+                          "the label as one-hot planes beside the image; set model.d_cond=concat")

@@ -24,15 +24,17 @@ class Batch:
     a: image-to-image data only: the source of each pair, [N, C_a, h, w] in [-1, 1] (domain A,
        or the low-resolution input of super-resolution); `x` is then the target (domain B, or
        the high-resolution image). For unpaired data, a[i] and x[i] are unrelated draws.
+    ya: unpaired data with labelled domains only: the classes of a, [N] int64 (`y` is x's).
     """
 
     x: torch.Tensor
     y: torch.Tensor | None = None
     a: torch.Tensor | None = None
+    ya: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(self.x.to(device), None if self.y is None else self.y.to(device),
-                     None if self.a is None else self.a.to(device))
+        move = lambda t: None if t is None else t.to(device)
+        return Batch(self.x.to(device), move(self.y), move(self.a), move(self.ya))
 
 
 @dataclass(frozen=True)

@@ -261,8 +261,8 @@ class PairedImages(_ImageToImage):
 class UnpairedImages(_ImageToImage):
     """Two domains A and B drawn independently (a[i] and x[i] unrelated); sizes may differ.
 
-    labels_a / labels_b: [N_A] / [N_B] classes or None; the batch's y is B's. direction "BtoA"
-    swaps the domains (with their labels and class counts).
+    labels_a / labels_b: [N_A] / [N_B] classes or None; the batch's y is B's, its ya A's.
+    direction "BtoA" swaps the domains (with their labels and class counts).
     """
 
     _per_image = ("b", "a", "labels_b", "labels_a")
@@ -278,6 +278,7 @@ class UnpairedImages(_ImageToImage):
         if direction == "BtoA":
             a, b, la, lb, classes_a, classes_b = b, a, lb, la, classes_b, classes_a
         self.a, self.b, self.labels_a, self.labels_b = a, b, la, lb
+        self.classes_a = classes_a
         self.spec = DataSpec(
             name=name, kind="image", shape=(b.channels, *b.hw(self.crop)), num_classes=classes_b,
             identity=f"{identity or name}:crop={self.crop}:{direction}", pairing="unpaired",
@@ -286,7 +287,8 @@ class UnpairedImages(_ImageToImage):
 
     def _pair(self, ib, ia, ub, ua, fb, fa) -> Batch:
         y = None if self.labels_b is None else self.labels_b.index_select(0, ib)
-        return Batch(self._side(self.b, ib, ub, fb), y, self._side(self.a, ia, ua, fa))
+        ya = None if self.labels_a is None else self.labels_a.index_select(0, ia)
+        return Batch(self._side(self.b, ib, ub, fb), y, self._side(self.a, ia, ua, fa), ya)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         g = generator

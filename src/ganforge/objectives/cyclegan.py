@@ -12,6 +12,14 @@ fakes from a history of the last 50 generated images instead of the newest ones 
 et al. 2017; `ImagePool`), which damps oscillation. The pools and their random stream are the
 objective's state, saved in checkpoints, so a resumed run draws what an uninterrupted one would.
 
+Class-conditional discriminators (`model.conditional=true`, `model.d_cond=concat`), for unpaired
+domains that are both labelled with the same classes: each D sees an image's class as one-hot
+planes beside it (real a with its label; F(b) with b's label), so "a 7 of domain A" is what D_A
+judges F(b) against when b is a 7. That gives D what it cannot see one image at a time: that a
+translation changed the class into a look-alike of another (say, a 1 drawn with a flag and a
+foot, read as a 7 in a domain that draws 1 as one stroke). G and F never see labels, so they
+translate unlabelled images at test time. The pools keep each fake with its label planes.
+
 Phases, one step: D (D_A and D_B, generators frozen) on pooled fakes; then G (G and F, both
 discriminators frozen) on the same inputs and the same G(a), F(b) (`reuses="D"`).
 """
@@ -21,6 +29,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
+import torch.nn.functional as F
 
 from ganforge.errors import ConfigError
 from ganforge.objectives.base import Phase, PhaseInput, PhaseOutput
@@ -86,8 +95,20 @@ class CycleGANObjective(TranslationObjective):
         lo = cfg.loss
         self.phases = (Phase("D", ("DA", "DB")), Phase("G", ("G", "F"), reuses="D"),
                        *self.r1_phase())
+        self.classes = 0  # > 0: class-conditional Ds (set in build_nets)
         seed = cfg.train.seed * 1_000_003 + 7
         self.pools = {"A": ImagePool(lo.pool_size, seed), "B": ImagePool(lo.pool_size, seed + 1)}
+
+    def build_nets(self, ctx) -> dict:
+        if ctx.cfg.model.conditional:
+            data = ctx.data
+            la, lb = getattr(data, "labels_a", None), getattr(data, "labels_b", None)
+            if la is None or lb is None or data.classes_a != ctx.spec.num_classes:
+                raise ConfigError(
+                    f"model.conditional: data.dataset={ctx.spec.name} does not label both "
+                    "domains with the same classes, which class-conditional CycleGAN Ds need")
+            self.classes = ctx.spec.num_classes
+        return super().build_nets(ctx)
 
     def make_nets(self, cfg, spec) -> dict:
         ca, cb = spec.source_shape[0], spec.shape[0]
@@ -100,28 +121,42 @@ class CycleGANObjective(TranslationObjective):
                               f"(A {tuple(spec.source_shape)}, B {tuple(spec.shape)}); set data.crop_size")
         back = type(spec)(spec.name, spec.kind, spec.source_shape, source_shape=spec.shape)
         return {"G": make_generator(cfg, spec), "F": make_generator(cfg, back),
-                "DA": make_patchgan(cfg, ca), "DB": make_patchgan(cfg, cb)}
+                "DA": make_patchgan(cfg, ca + self.classes), "DB": make_patchgan(cfg, cb + self.classes)}
+
+    def _planes(self, y: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor | None:
+        """The class planes [N, k, H, W] a conditional D reads before x; None if unconditional."""
+        if not self.classes:
+            return None
+        return F.one_hot(y, self.classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+
+    def _judged(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        """What a D reads for images x of class y: x, or its class planes then x."""
+        planes = self._planes(y, x)
+        return x if planes is None else torch.cat([planes, x], 1)
 
     def compute(self, phase: str, nets, inp: PhaseInput) -> PhaseOutput:
-        a, b = inp.real.a, inp.real.x
+        a, b, ya, yb = inp.real.a, inp.real.x, inp.real.ya, inp.real.y
         g, f = nets["G"], nets["F"]
         if phase == "Dreg":  # R1 on real images: no forward pass of G or F
-            return PhaseOutput(self.r1_terms(nets["DA"], a, name="Dreg/A_r1")
-                               | self.r1_terms(nets["DB"], b, name="Dreg/B_r1"))
+            return PhaseOutput(
+                self.r1_terms(nets["DA"], a, self._planes(ya, a), name="Dreg/A_r1")
+                | self.r1_terms(nets["DB"], b, self._planes(yb, b), name="Dreg/B_r1"))
         fake_b = inp.once("fake_b", lambda: g(a))
         fake_a = inp.once("fake_a", lambda: f(b))
         if phase == "D":
             terms, stats = {}, {}
-            for dom, real, fake in (("A", a, fake_a), ("B", b, fake_b)):
+            # a fake of domain A is F(b) and carries b's class; one of B, G(a) with a's
+            for dom, real, fake in (("A", self._judged(a, ya), self._judged(fake_a.detach(), yb)),
+                                    ("B", self._judged(b, yb), self._judged(fake_b.detach(), ya))):
                 d = nets[f"D{dom}"]
-                real_l, fake_l = d(real), d(self.pools[dom].query(fake.detach()))
+                real_l, fake_l = d(real), d(self.pools[dom].query(fake))
                 l_real, l_fake = adversarial_d(self.kind, real_l, fake_l)
                 terms |= {f"D/{dom}_real": 0.5 * l_real, f"D/{dom}_fake": 0.5 * l_fake}
                 stats[f"D/{dom}_logit_gap"] = (real_l.mean() - fake_l.mean()).detach()
             return PhaseOutput(terms, stats)
         lo = self.cfg.loss
-        adv = (adversarial_g(self.kind, nets["DB"](fake_b))
-               + adversarial_g(self.kind, nets["DA"](fake_a)))
+        adv = (adversarial_g(self.kind, nets["DB"](self._judged(fake_b, ya)))
+               + adversarial_g(self.kind, nets["DA"](self._judged(fake_a, yb))))
         cyc = (f(fake_b) - a).abs().mean() + (g(fake_a) - b).abs().mean()
         terms = {"G/adv": lo.adv_weight * adv, "G/cycle": lo.cycle_weight * cyc}
         if lo.identity_weight > 0:
