@@ -5,7 +5,8 @@
   of the categorical code and means of the continuous codes.
 - `ConcatConditional`: a class-conditional D that sees its label as extra input (one-hot planes
   for images, one-hot features otherwise), the concatenation alternative to projection
-  (Mirza & Osindero 2014; Miyato & Koyama 2018 compare the two).
+  (Mirza & Osindero 2014; Miyato & Koyama 2018 compare the two); `class_planes` builds those
+  planes (CycleGAN's class-conditional Ds read them too).
 - `InfoGenerator`: wraps G so that its latent z carries InfoGAN's codes (see `split_codes`).
 - `label_embedding` / `projection_embedding`: the label vectors of a conditional G and of a
   projection D, at scales that keep the label from drowning z or D's realism logit.
@@ -89,6 +90,13 @@ class QHead(nn.Module):
         return o[:, : self.k], o[:, self.k :]
 
 
+def class_planes(y: torch.Tensor, num_classes: int, like: torch.Tensor) -> torch.Tensor:
+    """Labels y [N] as constant one-hot planes [N, num_classes, H, W] at images `like`'s size
+    and dtype: how a concat-conditioned image D reads its class."""
+    planes = F.one_hot(y, num_classes).to(like.dtype)[:, :, None, None]
+    return planes.expand(-1, -1, *like.shape[-2:])
+
+
 class ConcatConditional(nn.Module):
     """x [N, *shape] and labels y [N] -> D(concat(x, label)) logits [N].
 
@@ -104,8 +112,7 @@ class ConcatConditional(nn.Module):
 
     def _widen(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self.image:
-            planes = F.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None]
-            return torch.cat([x, planes.expand(-1, -1, *x.shape[-2:])], dim=1)
+            return torch.cat([x, class_planes(y, self.num_classes, x)], dim=1)
         return torch.cat([x.flatten(1), self.embed(y)], dim=1)
 
     def features(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -29,9 +29,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from ganforge.errors import ConfigError
+from ganforge.nets.heads import class_planes
 from ganforge.objectives.base import Phase, PhaseInput, PhaseOutput
 from ganforge.objectives.translation import (
     TranslationObjective,
@@ -127,7 +127,7 @@ class CycleGANObjective(TranslationObjective):
         """The class planes [N, k, H, W] a conditional D reads before x; None if unconditional."""
         if not self.classes:
             return None
-        return F.one_hot(y, self.classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+        return class_planes(y, self.classes, x)
 
     def _judged(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         """What a D reads for images x of class y: x, or its class planes then x."""
