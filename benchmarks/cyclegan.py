@@ -20,7 +20,7 @@ rows give each D the image's label (`model.conditional=true model.d_cond=concat`
 label-free). The "tuned" rows add to those Ds an adversarial weight of 2, a cycle weight of 5,
 no identity loss and 4,000 steps (the best of the single-seed probes). Seeds 0..n-1; mean ± sd.
 
-    python benchmarks/cyclegan.py                  # 3 seeds, 2 workers: about an hour here
+    python benchmarks/cyclegan.py                  # 3 seeds, 2 workers: about 1.5-2 hours here
     python benchmarks/cyclegan.py --seeds 1 --steps 300 --work /tmp/cyc   # a quick look
     python benchmarks/cyclegan.py --seeds 1 --probe 'c5={"loss.cycle_weight": 5}'  # one variant
 """
